@@ -1,0 +1,165 @@
+/* config.h: the declarative gateway configuration (Kong-like JSON).
+ *
+ * Loading validates everything and reports every error it finds, each as
+ * "JSON.path: what was expected", e.g.
+ *   services[0].routes[0].paths[0]: must start with "/"
+ * Unknown keys are errors. A loaded PorticoConfig is immutable: workers
+ * read it, a reload builds a new one.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <sys/socket.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  PORTICO_EVENT_BACKEND_EPOLL = 0, /* one epoll fd for all sockets (default) */
+  PORTICO_EVENT_BACKEND_POLL,      /* one GLib source per socket, for comparison */
+} PorticoEventBackend;
+
+/* A resolved socket address with the text it came from. */
+typedef struct {
+  char *text; /* "127.0.0.1:8000", "[::1]:8000" as written */
+  char *host; /* "127.0.0.1", "::1", "localhost" */
+  guint16 port;
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+} PorticoAddress;
+
+typedef struct {
+  PorticoAddress address;
+  gboolean ssl;       /* accepted, refused until TLS exists */
+  gboolean reuseport; /* accepted; used by the node layer */
+} PorticoListen;
+
+typedef struct {
+  GPtrArray *listen;  /* PorticoListen*; "listen": ["127.0.0.1:8000", ...] */
+  char *admin_listen; /* "127.0.0.1:8001", NULL when "off" */
+  guint workers;      /* 0 = one per CPU */
+  GStrv module_path;
+  PorticoEventBackend event_backend;
+
+  /* Client side, milliseconds (nginx names without the prefix). */
+  guint client_header_timeout; /* default 60000 */
+  guint client_body_timeout;   /* default 60000 */
+  guint send_timeout;          /* default 60000 */
+  guint keepalive_timeout;     /* default 75000 (nginx), 0 disables keep-alive */
+  guint keepalive_requests;    /* default 1000 */
+  guint max_request_line;      /* bytes, default 8192 (414 past it) */
+  guint max_header_size;       /* bytes, default 32768 (431 past it) */
+
+  /* Upstream keep-alive pool, per target (Kong's names). */
+  guint upstream_keepalive_pool_size;    /* default 512, 0 disables the pool */
+  guint upstream_keepalive_max_requests; /* default 1000 */
+  guint upstream_keepalive_idle_timeout; /* ms, default 60000 */
+
+  guint drain_timeout; /* ms, default 10000: used by the node layer */
+  char *admin_token;   /* NULL when unset */
+  gboolean reuseport;
+} PorticoNodeConfig;
+
+typedef struct _PorticoUpstream PorticoUpstream;
+typedef struct _PorticoService PorticoService;
+
+typedef struct {
+  char *target; /* "host:port" as written */
+  PorticoAddress address;
+  guint weight; /* 0..1000, default 100; 0 = disabled */
+} PorticoTarget;
+
+struct _PorticoUpstream {
+  char *name;
+  char *algorithm;    /* "round-robin" (the only one for now) */
+  GPtrArray *targets; /* PorticoTarget* */
+};
+
+typedef struct {
+  char *name;
+  GStrv values; /* lower-cased match values */
+} PorticoRouteHeader;
+
+typedef struct {
+  char *name;        /* may be NULL */
+  guint index;       /* declaration order over the whole config */
+  GStrv paths;       /* "/prefix" or "~regex"; NULL when none */
+  GStrv hosts;       /* lower-cased, "*.example.com" or "example.*"; NULL when none */
+  GStrv methods;     /* upper-case; NULL when none */
+  GPtrArray *headers; /* PorticoRouteHeader*; empty when none */
+  gboolean strip_path;    /* default TRUE (Kong) */
+  gboolean preserve_host; /* default FALSE */
+  int regex_priority;     /* default 0 */
+  PorticoService *service;
+} PorticoRoute;
+
+struct _PorticoService {
+  char *name;
+  char *protocol; /* "http" ("https" accepted; refused until TLS exists) */
+  char *host;     /* a host name, an address, or the name of an upstream */
+  guint16 port;   /* default 80 for http, 443 for https */
+  char *path;     /* prefix added to the upstream path; NULL when none */
+  guint connect_timeout; /* ms, default 60000 */
+  guint write_timeout;   /* ms, default 60000 */
+  guint read_timeout;    /* ms, default 60000 */
+  guint retries;         /* default 5 */
+  PorticoUpstream *upstream; /* when host names an upstream, else NULL */
+  PorticoAddress address;    /* when upstream is NULL: host:port resolved at load */
+  GPtrArray *routes;         /* PorticoRoute* */
+};
+
+typedef struct {
+  char *username;
+  char *custom_id;
+  JsonNode *node; /* the whole entry, for the plugin layer */
+} PorticoConsumer;
+
+/* A plugin instance as written; its config is checked against the module's
+ * schema by the plugin layer. */
+typedef struct {
+  char *name;
+  gboolean enabled;  /* default TRUE */
+  JsonNode *config;  /* an object, never NULL */
+  PorticoService *service; /* scope; NULL for any */
+  PorticoRoute *route;
+  PorticoConsumer *consumer;
+  char *json_path;   /* "services[0].plugins[1]" for later errors */
+} PorticoPluginConf;
+
+typedef struct {
+  char *source;      /* file name or "<embedded>" */
+  PorticoNodeConfig node;
+  GPtrArray *services;  /* PorticoService* */
+  GPtrArray *routes;    /* PorticoRoute*, every route of every service, in order */
+  GPtrArray *upstreams; /* PorticoUpstream* */
+  GPtrArray *consumers; /* PorticoConsumer* */
+  GPtrArray *plugins;   /* PorticoPluginConf*, every scope */
+  JsonNode *root;       /* the document, kept for GET /config */
+} PorticoConfig;
+
+#define PORTICO_CONFIG_ERROR (portico_config_error_quark ())
+GQuark portico_config_error_quark (void);
+
+typedef enum {
+  PORTICO_CONFIG_ERROR_INVALID, /* the document or an address is wrong */
+} PorticoConfigError;
+
+/* Parses and validates. On failure returns NULL; each error found is
+ * appended to @errors (strings "path: message", or "line:col: message" for
+ * JSON syntax; newly allocated: give @errors g_free as its free function)
+ * and @error summarizes ("FILE: 3 errors"). @errors may be NULL. */
+PorticoConfig *portico_config_load_file (const char *path, GPtrArray *errors, GError **error);
+PorticoConfig *portico_config_load_data (const char *data, gssize len, const char *source,
+                                         GPtrArray *errors, GError **error);
+void portico_config_free (PorticoConfig *config);
+
+/* Parses "host:port", "[v6]:port" or a bare "port" (meaning 0.0.0.0:port)
+ * and resolves the host (blocking: only at load time, never in a worker).
+ * @default_port is used when the text has no port (0: a port is required). */
+gboolean portico_address_parse (const char *text, guint16 default_port, PorticoAddress *out,
+                                 GError **error);
+void portico_address_clear (PorticoAddress *address);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PorticoConfig, portico_config_free)
+
+G_END_DECLS

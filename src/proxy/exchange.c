@@ -1,0 +1,607 @@
+/* exchange.c: one request through the gateway: route it, connect to the
+ * upstream, stream the request body up and the response down, each way
+ * with bounded buffers, and decide what happens to both connections.
+ *
+ * portico_exchange_run() is called whenever either connection has news. It
+ * advances every side that can move until none can, then arms the timers
+ * for what it waits on. A step that ends the exchange returns STEP_GONE,
+ * after which nothing may touch it.
+ */
+#include "proxy/proxy-private.h"
+
+#include <errno.h>
+#include "net/sock.h"
+
+#define HIGH_WATER PORTICO_BUF_BLOCK
+
+typedef enum {
+  STEP_IDLE = 0, /* nothing moved */
+  STEP_PROGRESS, /* something moved: run the steps again */
+  STEP_GONE,     /* the exchange ended and was freed */
+} Step;
+
+static const char MSG_BAD_GATEWAY[] = "An invalid response was received from the upstream server";
+static const char MSG_TIMEOUT[] = "The upstream server is timing out";
+static const char MSG_NO_PEER[] = "failure to get a peer from the ring-balancer";
+
+static void up_on_timeout (PorticoTimer *timer);
+
+PorticoExchange *
+portico_exchange_new (PorticoClient *client)
+{
+  PorticoProxy *proxy = client->proxy;
+  PorticoExchange *x;
+  if (proxy->free_exchanges->len > 0)
+    {
+      x = g_ptr_array_steal_index_fast (proxy->free_exchanges, proxy->free_exchanges->len - 1);
+      char *head = x->head, *path = x->path;
+      gsize head_cap = x->head_cap, path_cap = x->path_cap;
+      memset (x, 0, sizeof *x);
+      x->head = head, x->head_cap = head_cap;
+      x->path = path, x->path_cap = path_cap;
+    }
+  else
+    x = g_new0 (PorticoExchange, 1);
+  x->client = client;
+  return x;
+}
+
+void
+portico_exchange_free (PorticoProxy *proxy, PorticoExchange *x)
+{
+  if (x->up != NULL)
+    {
+      portico_upstream_release (x->up, FALSE);
+      x->up = NULL;
+    }
+  if (proxy->free_exchanges->len < 64 && x->head_cap <= 4096)
+    {
+      g_ptr_array_add (proxy->free_exchanges, x);
+      return;
+    }
+  g_free (x->head);
+  g_free (x->path);
+  g_free (x);
+}
+
+/* The parsed request points into the client's input buffer, which the body
+ * will reuse: move the head to the exchange's own storage. */
+static void
+take_head (PorticoExchange *x, const char *from)
+{
+  PorticoHttpRequest *r = &x->req;
+  if (x->head_cap < r->head_len)
+    {
+      g_free (x->head);
+      x->head_cap = MAX (r->head_len, 1024);
+      x->head = g_malloc (x->head_cap);
+    }
+  memcpy (x->head, from, r->head_len);
+  char *to = x->head;
+#define REBASE(p) \
+  if ((p) != NULL) \
+    (p) = to + ((p) - from)
+  REBASE (r->method);
+  REBASE (r->target);
+  REBASE (r->path);
+  REBASE (r->query);
+  REBASE (r->host);
+  for (size_t i = 0; i < r->n_headers; i++)
+    {
+      REBASE (r->headers[i].name);
+      REBASE (r->headers[i].value);
+    }
+#undef REBASE
+}
+
+static gboolean
+can_keep_client (PorticoExchange *x)
+{
+  const PorticoClient *client = x->client;
+  const PorticoNodeConfig *node = &client->proxy->config->node;
+  return x->req.keep_alive && !client->proxy->draining && node->keepalive_timeout > 0 &&
+         client->requests < node->keepalive_requests;
+}
+
+/* The gateway answers instead of the upstream (which is let go). After
+ * input it cannot trust (@must_close), the connection closes whatever else. */
+static void
+respond_local (PorticoExchange *x, int status, const char *message, gboolean must_close)
+{
+  if (x->up != NULL)
+    {
+      portico_upstream_release (x->up, FALSE);
+      x->up = NULL;
+    }
+  /* An unread request body would be taken for the next request. */
+  gboolean body_read = x->req_pipe.done;
+  x->keep_client = can_keep_client (x) && body_read && !must_close;
+  portico_respond_json (x->client, status, message, x->req.method_id == PORTICO_METHOD_HEAD,
+                        x->keep_client);
+  x->status = status;
+  x->local = TRUE;
+  x->resp_started = x->resp_done = TRUE;
+  x->req_done = TRUE;
+  portico_client_set_state (x->client, PORTICO_CONN_WRITING);
+}
+
+/* Both connections go: the response cannot be completed. */
+static Step
+abort_exchange (PorticoExchange *x, const char *why)
+{
+  g_info ("%s %.*s: aborted: %s", x->client->peer_ip, (int) x->req.target_len, x->req.target, why);
+  if (x->up != NULL)
+    {
+      portico_upstream_release (x->up, FALSE);
+      x->up = NULL;
+    }
+  portico_client_abort (x->client);
+  return STEP_GONE;
+}
+
+static gboolean
+connect_upstream (PorticoExchange *x, gboolean fresh)
+{
+  PorticoProxy *proxy = x->client->proxy;
+  for (;;)
+    {
+      const PorticoAddress *target = portico_balancer_pick (proxy, x->service, x->target);
+      if (target == NULL)
+        {
+          respond_local (x, 503, MSG_NO_PEER, FALSE);
+          return FALSE;
+        }
+      x->target = target;
+      int err = 0;
+      PorticoUpConn *up = portico_upstream_get (proxy, target, x, fresh, &err);
+      if (up != NULL)
+        {
+          x->up = up;
+          up->requests++;
+          up->conn.timer.func = up_on_timeout;
+          if (!up->connected)
+            portico_timer_arm (proxy->loop, &up->conn.timer, x->service->connect_timeout);
+          return TRUE;
+        }
+      proxy->stats.upstream_failures++;
+      g_info ("connect to %s failed: %s", target->text, g_strerror (err));
+      if (x->tries >= x->service->retries)
+        {
+          respond_local (x, 502, MSG_BAD_GATEWAY, FALSE);
+          return FALSE;
+        }
+      x->tries++;
+    }
+}
+
+/* The upstream failed before it said anything: try another connection
+ * (another target, when the service has several) if the request can be
+ * sent again, else answer 502 or 504. */
+static Step
+upstream_failed (PorticoExchange *x, gboolean timed_out, const char *why)
+{
+  PorticoProxy *proxy = x->client->proxy;
+  PorticoUpConn *up = x->up;
+  if (timed_out)
+    proxy->stats.upstream_timeouts++;
+  else
+    proxy->stats.upstream_failures++;
+  g_info ("upstream %s: %s", x->target->text, why);
+
+  if (x->resp_started)
+    return abort_exchange (x, why);
+
+  /* Sent again only when that cannot hurt: the connect failed (nothing
+   * was sent), or a reused keep-alive connection turned out closed before
+   * any answer (the upstream timed it out as we sent) and the request has
+   * no body. A fresh connection that fails after the request went out is
+   * not retried: the upstream may have acted on it. */
+  gboolean reused = up->requests > 1;
+  gboolean silent = portico_buf_len (&up->conn.in) == 0;
+  gboolean fresh_start = !up->connected || (reused && silent && x->req.body == PORTICO_BODY_NONE);
+  if (fresh_start && x->tries < x->service->retries)
+    {
+      x->tries++;
+      PorticoBuf pending = up->conn.out; /* head (and body) not sent yet */
+      gboolean resend = up->connected;
+      memset (&up->conn.out, 0, sizeof up->conn.out);
+      portico_upstream_release (up, FALSE);
+      x->up = NULL;
+      if (!connect_upstream (x, TRUE))
+        {
+          portico_buf_clear (&pending);
+          return STEP_PROGRESS;
+        }
+      if (resend)
+        {
+          portico_buf_clear (&pending);
+          portico_head_upstream_request (x, &x->up->conn.out);
+        }
+      else
+        {
+          portico_buf_clear (&x->up->conn.out);
+          x->up->conn.out = pending;
+        }
+      return STEP_PROGRESS;
+    }
+  respond_local (x, timed_out ? 504 : 502, timed_out ? MSG_TIMEOUT : MSG_BAD_GATEWAY, FALSE);
+  return STEP_PROGRESS;
+}
+
+static Step
+step_connect (PorticoExchange *x)
+{
+  PorticoUpConn *up = x->up;
+  if (!up->conn.write_ready)
+    return STEP_IDLE;
+  int err = portico_sock_error (up->conn.fd);
+  if (err != 0)
+    return upstream_failed (x, FALSE, g_strerror (err));
+  up->connected = TRUE;
+  portico_timer_disarm (up->conn.loop, &up->conn.timer);
+  x->up_progress = TRUE;
+  return STEP_PROGRESS;
+}
+
+/* Request body: client input -> upstream output -> upstream socket. */
+static Step
+step_request (PorticoExchange *x)
+{
+  PorticoUpConn *up = x->up;
+  PorticoClient *client = x->client;
+  Step step = STEP_IDLE;
+  for (;;)
+    {
+      if (!x->req_done)
+        {
+          PorticoPipeResult r = portico_pipe_move (&x->req_pipe, &client->conn.in, &up->conn.out, HIGH_WATER);
+          if (r == PORTICO_PIPE_ERROR)
+            {
+              /* A broken chunked body: the upstream got part of a request. */
+              if (x->resp_started)
+                return abort_exchange (x, x->req_pipe.error);
+              respond_local (x, 400, "Bad request", TRUE);
+              return STEP_PROGRESS;
+            }
+          if (r == PORTICO_PIPE_DONE)
+            x->req_done = TRUE;
+        }
+      if (portico_buf_len (&up->conn.out) > 0)
+        {
+          PorticoIoResult io = portico_conn_flush (&up->conn);
+          if (io == PORTICO_IO_AGAIN)
+            return step;
+          if (io == PORTICO_IO_ERROR)
+            return upstream_failed (x, FALSE, g_strerror (up->conn.errno_saved));
+          x->up_progress = TRUE;
+          step = STEP_PROGRESS;
+        }
+      if (x->req_done)
+        return step;
+      if (portico_buf_len (&client->conn.in) > 0)
+        continue;
+      if (x->req.expect_continue && !x->sent_continue)
+        {
+          x->sent_continue = TRUE;
+          portico_buf_append (&client->conn.out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        }
+      PorticoIoResult io = portico_conn_fill (&client->conn, HIGH_WATER);
+      if (io == PORTICO_IO_AGAIN)
+        return step;
+      if (io != PORTICO_IO_OK)
+        return abort_exchange (x, "the client closed while sending the body");
+      x->client_progress = TRUE;
+      step = STEP_PROGRESS;
+    }
+}
+
+static void
+start_response (PorticoExchange *x)
+{
+  PorticoClient *client = x->client;
+  PorticoHttpResponse *resp = &x->resp;
+  gboolean http10 = x->req.version_minor == 0;
+  PorticoBodyKind to;
+  switch (resp->body)
+    {
+    case PORTICO_BODY_NONE: to = PORTICO_BODY_NONE; break;
+    case PORTICO_BODY_LENGTH: to = PORTICO_BODY_LENGTH; break;
+    default: to = http10 ? PORTICO_BODY_CLOSE : PORTICO_BODY_CHUNKED; break;
+    }
+  portico_pipe_init (&x->resp_pipe, resp->body, resp->content_length, to);
+  /* The connection can carry the next request only if this response has an
+   * end the client can see and the request body has been read whole. */
+  x->keep_client = can_keep_client (x) && to != PORTICO_BODY_CLOSE && x->req_done;
+  x->client_bytes_at_head = client->conn.bytes_out;
+  portico_head_client_response (x, &client->conn.out);
+  x->status = resp->status;
+  client->proxy->stats.responses[resp->status / 100 <= 5 ? resp->status / 100 : 0]++;
+  portico_buf_consume (&x->up->conn.in, resp->head_len);
+  x->resp_started = TRUE;
+  x->resp_done = x->resp_pipe.done;
+  portico_client_set_state (client, PORTICO_CONN_WRITING);
+}
+
+/* The upstream's body broke its framing. If not a byte of the response
+ * has left yet, the client can still get a clean 502; else the connection
+ * must close so the client sees the response is cut. */
+static Step
+response_broken (PorticoExchange *x)
+{
+  PorticoClient *client = x->client;
+  if (client->conn.bytes_out != x->client_bytes_at_head)
+    return abort_exchange (x, x->resp_pipe.error);
+  g_info ("upstream %s: %s", x->target->text, x->resp_pipe.error);
+  client->proxy->stats.upstream_failures++;
+  client->proxy->stats.responses[x->status / 100 <= 5 ? x->status / 100 : 0]--;
+  portico_buf_clear (&client->conn.out);
+  x->up->conn.failed = 1;
+  x->resp_started = FALSE;
+  respond_local (x, 502, MSG_BAD_GATEWAY, TRUE);
+  return STEP_PROGRESS;
+}
+
+/* Response: upstream socket -> upstream input -> client output -> client. */
+static Step
+step_response (PorticoExchange *x)
+{
+  PorticoUpConn *up = x->up;
+  PorticoClient *client = x->client;
+  PorticoProxy *proxy = client->proxy;
+  Step step = STEP_IDLE;
+  for (;;)
+    {
+      if (!x->resp_started)
+        {
+          gsize len = portico_buf_len (&up->conn.in);
+          if (len > 0)
+            {
+              PorticoHttpParseResult r = portico_http_parse_response (
+                portico_buf_head (&up->conn.in), len, &proxy->limits, x->req.method_id, &x->resp);
+              if (r == PORTICO_HTTP_OK && x->resp.status < 200)
+                {
+                  if (x->resp.status == 101)
+                    return upstream_failed (x, FALSE, "101 Switching Protocols is not supported");
+                  portico_buf_consume (&up->conn.in, x->resp.head_len); /* interim: dropped */
+                  continue;
+                }
+              if (r == PORTICO_HTTP_OK)
+                {
+                  start_response (x);
+                  step = STEP_PROGRESS;
+                  continue;
+                }
+              if (r == PORTICO_HTTP_ERROR)
+                {
+                  up->conn.failed = 1;
+                  return upstream_failed (x, FALSE, x->resp.error_reason ? x->resp.error_reason
+                                                                        : "bad response head");
+                }
+              if (len >= proxy->limits.max_head)
+                {
+                  up->conn.failed = 1;
+                  return upstream_failed (x, FALSE, "response head too large");
+                }
+            }
+          PorticoIoResult io = portico_conn_fill (&up->conn, proxy->limits.max_head - len);
+          if (io == PORTICO_IO_AGAIN)
+            return step;
+          if (io == PORTICO_IO_EOF)
+            return upstream_failed (x, FALSE, "closed before a response");
+          if (io == PORTICO_IO_ERROR)
+            return upstream_failed (x, FALSE, g_strerror (up->conn.errno_saved));
+          x->up_progress = TRUE;
+          step = STEP_PROGRESS;
+          continue;
+        }
+
+      PorticoPipeResult r = portico_pipe_move (&x->resp_pipe, &up->conn.in, &client->conn.out, HIGH_WATER);
+      if (r == PORTICO_PIPE_ERROR)
+        return response_broken (x);
+      if (r == PORTICO_PIPE_DONE)
+        {
+          x->resp_done = TRUE;
+          return STEP_PROGRESS;
+        }
+      if (portico_buf_len (&client->conn.out) > 0)
+        {
+          PorticoIoResult io = portico_conn_flush (&client->conn);
+          if (io == PORTICO_IO_ERROR)
+            return abort_exchange (x, "the client went away");
+          if (io == PORTICO_IO_AGAIN)
+            return step;
+          x->client_progress = TRUE;
+          step = STEP_PROGRESS;
+        }
+      if (portico_buf_len (&up->conn.in) > 0)
+        continue;
+      PorticoIoResult io = portico_conn_fill (&up->conn, HIGH_WATER);
+      if (io == PORTICO_IO_AGAIN)
+        return step;
+      if (io == PORTICO_IO_EOF)
+        {
+          if (portico_pipe_input_closed (&x->resp_pipe, &client->conn.out) == PORTICO_PIPE_ERROR)
+            return response_broken (x);
+          x->resp_done = TRUE;
+          return STEP_PROGRESS;
+        }
+      if (io == PORTICO_IO_ERROR)
+        return abort_exchange (x, g_strerror (up->conn.errno_saved));
+      x->up_progress = TRUE;
+      step = STEP_PROGRESS;
+    }
+}
+
+static Step
+step_client_flush (PorticoExchange *x)
+{
+  PorticoClient *client = x->client;
+  if (portico_buf_len (&client->conn.out) == 0)
+    return STEP_IDLE;
+  PorticoIoResult io = portico_conn_flush (&client->conn);
+  if (io == PORTICO_IO_ERROR)
+    return abort_exchange (x, "the client went away");
+  if (io == PORTICO_IO_AGAIN)
+    return STEP_IDLE;
+  x->client_progress = TRUE;
+  return STEP_PROGRESS;
+}
+
+static void
+finish (PorticoExchange *x)
+{
+  if (x->up != NULL)
+    {
+      gboolean reusable = x->resp.keep_alive && x->resp_pipe.done && x->req_done &&
+                          portico_buf_len (&x->up->conn.out) == 0;
+      portico_upstream_release (x->up, reusable);
+      x->up = NULL;
+    }
+  portico_client_exchange_done (x->client);
+}
+
+/* Timeouts count from the last progress on that side (nginx's meaning):
+ * re-armed only when the side moved, or when it starts waiting. */
+static void
+arm (PorticoConn *conn, gboolean moved, guint ms)
+{
+  if (moved || !portico_timer_is_armed (&conn->timer))
+    portico_timer_arm (conn->loop, &conn->timer, ms);
+}
+
+static void
+update_timers (PorticoExchange *x)
+{
+  PorticoClient *client = x->client;
+  const PorticoNodeConfig *node = &client->proxy->config->node;
+  PorticoUpConn *up = x->up;
+  if (up != NULL && up->connected)
+    {
+      if (portico_buf_len (&up->conn.out) > 0)
+        arm (&up->conn, x->up_progress, x->service->write_timeout);
+      else if (x->req_done && !x->resp_done)
+        arm (&up->conn, x->up_progress, x->service->read_timeout);
+      else
+        portico_timer_disarm (up->conn.loop, &up->conn.timer);
+    }
+  if (portico_buf_len (&client->conn.out) > 0)
+    arm (&client->conn, x->client_progress, node->send_timeout);
+  else if (!x->req_done && up != NULL && up->connected && portico_buf_len (&up->conn.out) == 0)
+    arm (&client->conn, x->client_progress, node->client_body_timeout);
+  else
+    portico_timer_disarm (client->conn.loop, &client->conn.timer);
+
+  if (!x->resp_started)
+    portico_client_set_state (client, x->req_done ? PORTICO_CONN_WAITING : PORTICO_CONN_READING);
+  x->up_progress = x->client_progress = FALSE;
+}
+
+void
+portico_exchange_run (PorticoExchange *x)
+{
+  for (;;)
+    {
+      gboolean moved = FALSE;
+      Step s;
+      if (x->up != NULL && !x->up->connected)
+        {
+          if ((s = step_connect (x)) == STEP_GONE)
+            return;
+          moved |= s == STEP_PROGRESS;
+        }
+      if (x->up != NULL && x->up->connected && (!x->req_done || portico_buf_len (&x->up->conn.out) > 0))
+        {
+          if ((s = step_request (x)) == STEP_GONE)
+            return;
+          moved |= s == STEP_PROGRESS;
+        }
+      if (x->up != NULL && x->up->connected && !x->resp_done)
+        {
+          if ((s = step_response (x)) == STEP_GONE)
+            return;
+          moved |= s == STEP_PROGRESS;
+        }
+      if ((s = step_client_flush (x)) == STEP_GONE)
+        return;
+      moved |= s == STEP_PROGRESS;
+      if (x->resp_done && portico_buf_len (&x->client->conn.out) == 0)
+        {
+          finish (x);
+          return;
+        }
+      if (!moved)
+        break;
+    }
+  update_timers (x);
+}
+
+void
+portico_exchange_timeout (PorticoExchange *x, gboolean client_side)
+{
+  if (client_side)
+    {
+      if (x->resp_started)
+        {
+          abort_exchange (x, "send timeout");
+          return;
+        }
+      respond_local (x, 408, "Request Timeout", TRUE);
+      portico_exchange_run (x);
+      return;
+    }
+  if (upstream_failed (x, TRUE, x->up->connected ? "read/write timeout" : "connect timeout") == STEP_GONE)
+    return;
+  portico_exchange_run (x);
+}
+
+static void
+up_on_timeout (PorticoTimer *timer)
+{
+  PorticoUpConn *up = (PorticoUpConn *) ((char *) timer - G_STRUCT_OFFSET (PorticoConn, timer));
+  portico_exchange_timeout (up->exchange, FALSE);
+}
+
+void
+portico_exchange_begin (PorticoExchange *x)
+{
+  PorticoClient *client = x->client;
+  PorticoProxy *proxy = client->proxy;
+  PorticoHttpRequest *req = &x->req;
+
+  take_head (x, portico_buf_head (&client->conn.in));
+  portico_buf_consume (&client->conn.in, req->head_len);
+  x->start_ms = portico_loop_now (proxy->loop);
+  proxy->stats.requests++;
+  client->requests++;
+  portico_client_set_state (client, PORTICO_CONN_ACTIVE);
+  portico_timer_disarm (proxy->loop, &client->conn.timer);
+  portico_pipe_init (&x->req_pipe, req->body, req->content_length, req->body);
+  x->req_done = x->req_pipe.done;
+
+  if (req->method_id == PORTICO_METHOD_CONNECT)
+    respond_local (x, 405, "Method not allowed", TRUE);
+  else
+    {
+      if (x->path_cap < req->path_len + 1)
+        {
+          g_free (x->path);
+          x->path_cap = MAX (req->path_len + 1, 256);
+          x->path = g_malloc (x->path_cap);
+        }
+      if (req->path_len == 0 || req->path[0] != '/')
+        respond_local (x, 404, "no Route matched with those values", FALSE);
+      else if (!portico_http_normalize_path (req->path, req->path_len, x->path, &x->path_len))
+        respond_local (x, 400, "Bad request", TRUE);
+      else if (!portico_router_match (proxy->router, req->method, req->method_len, req->host,
+                                      req->host_len, x->path, x->path_len, req->headers,
+                                      req->n_headers, &x->match))
+        respond_local (x, 404, "no Route matched with those values", FALSE);
+      else
+        {
+          x->service = x->match.route->service;
+          if (connect_upstream (x, FALSE))
+            portico_head_upstream_request (x, &x->up->conn.out);
+        }
+    }
+  portico_exchange_run (x);
+}

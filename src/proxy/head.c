@@ -1,0 +1,282 @@
+/* head.c: the heads Portico writes: the request to the upstream and the
+ * response to the client. Hop-by-hop fields stop here; the forwarding
+ * fields are added. */
+#include "proxy/proxy-private.h"
+
+#include <stdio.h>
+
+#define PORTICO_VIA "1.1 portico"
+#define MAX_CONNECTION_TOKENS 16
+
+typedef struct {
+  const char *name[MAX_CONNECTION_TOKENS];
+  size_t len[MAX_CONNECTION_TOKENS];
+  guint n;
+} TokenSet;
+
+/* The fields named by Connection are hop-by-hop too (RFC 9110 7.6.1). */
+static void
+connection_tokens (const PorticoHttpHeader *headers, size_t n, TokenSet *set)
+{
+  set->n = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      if (!portico_http_name_is (headers[i].name, headers[i].name_len, "connection"))
+        continue;
+      size_t pos = 0;
+      const char *tok;
+      size_t tok_len;
+      while (set->n < MAX_CONNECTION_TOKENS &&
+             portico_http_list_next_token (headers[i].value, headers[i].value_len, &pos, &tok, &tok_len))
+        {
+          set->name[set->n] = tok;
+          set->len[set->n] = tok_len;
+          set->n++;
+        }
+    }
+}
+
+static gboolean
+in_token_set (const TokenSet *set, const char *name, size_t len)
+{
+  for (guint i = 0; i < set->n; i++)
+    if (set->len[i] == len && g_ascii_strncasecmp (set->name[i], name, len) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Fields a proxy never forwards as they are. */
+static gboolean
+is_hop_by_hop (const char *name, size_t len)
+{
+  switch (len)
+    {
+    case 2: return portico_http_name_is (name, len, "te");
+    case 7:
+      return portico_http_name_is (name, len, "upgrade") || portico_http_name_is (name, len, "trailer");
+    case 10:
+      return portico_http_name_is (name, len, "connection") || portico_http_name_is (name, len, "keep-alive");
+    case 16: return portico_http_name_is (name, len, "proxy-connection");
+    case 17: return portico_http_name_is (name, len, "transfer-encoding");
+    default: return FALSE;
+    }
+}
+
+static void
+append_field (PorticoBuf *out, const char *name, size_t name_len, const char *value, size_t value_len)
+{
+  portico_buf_reserve (out, name_len + value_len + 4);
+  portico_buf_append (out, name, name_len);
+  portico_buf_append (out, ": ", 2);
+  portico_buf_append (out, value, value_len);
+  portico_buf_append (out, "\r\n", 2);
+}
+
+static void
+append_str (PorticoBuf *out, const char *s)
+{
+  portico_buf_append (out, s, strlen (s));
+}
+
+/* The upstream path: the service's path, then the route's remainder. */
+static void
+append_upstream_target (PorticoExchange *x, PorticoBuf *out)
+{
+  const PorticoRoute *route = x->match.route;
+  const char *rest = x->path;
+  size_t rest_len = x->path_len;
+  if (route->strip_path && x->match.matched_len > 0)
+    {
+      rest += x->match.matched_len;
+      rest_len -= x->match.matched_len;
+    }
+  const char *base = x->service->path;
+  size_t base_len = base ? strlen (base) : 0;
+  if (base_len > 0)
+    {
+      portico_buf_append (out, base, base_len);
+      if (rest_len > 0)
+        {
+          gboolean base_slash = base[base_len - 1] == '/';
+          gboolean rest_slash = rest[0] == '/';
+          if (base_slash && rest_slash)
+            rest++, rest_len--;
+          else if (!base_slash && !rest_slash)
+            portico_buf_append (out, "/", 1);
+          portico_buf_append (out, rest, rest_len);
+        }
+    }
+  else
+    {
+      if (rest_len == 0 || rest[0] != '/')
+        portico_buf_append (out, "/", 1);
+      portico_buf_append (out, rest, rest_len);
+    }
+  if (x->req.query != NULL)
+    {
+      portico_buf_append (out, "?", 1);
+      portico_buf_append (out, x->req.query, x->req.query_len);
+    }
+}
+
+/* The Host value without its port. */
+static size_t
+host_without_port (const char *host, size_t len)
+{
+  if (len > 0 && host[0] == '[')
+    {
+      const char *end = memchr (host, ']', len);
+      return end ? (size_t) (end - host) + 1 : len;
+    }
+  const char *colon = memchr (host, ':', len);
+  return colon ? (size_t) (colon - host) : len;
+}
+
+void
+portico_head_upstream_request (PorticoExchange *x, PorticoBuf *out)
+{
+  const PorticoHttpRequest *req = &x->req;
+  const PorticoClient *client = x->client;
+  const PorticoNodeConfig *node = &client->proxy->config->node;
+  TokenSet tokens;
+  connection_tokens (req->headers, req->n_headers, &tokens);
+
+  portico_buf_reserve (out, req->head_len + 512);
+  portico_buf_append (out, req->method, req->method_len);
+  portico_buf_append (out, " ", 1);
+  append_upstream_target (x, out);
+  portico_buf_append (out, " HTTP/1.1\r\nHost: ", 17);
+  if (x->match.route->preserve_host && req->host != NULL)
+    portico_buf_append (out, req->host, req->host_len);
+  else if (x->service->port == 80)
+    append_str (out, x->service->host);
+  else
+    portico_buf_printf (out, "%s:%u", x->service->host, x->service->port);
+  portico_buf_append (out, "\r\n", 2);
+
+  const PorticoHttpHeader *xff = NULL, *via = NULL;
+  for (size_t i = 0; i < req->n_headers; i++)
+    {
+      const PorticoHttpHeader *h = &req->headers[i];
+      if (is_hop_by_hop (h->name, h->name_len) || in_token_set (&tokens, h->name, h->name_len))
+        continue;
+      switch (h->name_len)
+        {
+        case 3:
+          if (portico_http_name_is (h->name, h->name_len, "via"))
+            {
+              via = h;
+              continue;
+            }
+          break;
+        case 4:
+          if (portico_http_name_is (h->name, h->name_len, "host"))
+            continue;
+          break;
+        case 6:
+          if (portico_http_name_is (h->name, h->name_len, "expect"))
+            continue;
+          break;
+        case 9:
+          if (portico_http_name_is (h->name, h->name_len, "x-real-ip"))
+            continue;
+          break;
+        case 14:
+          if (portico_http_name_is (h->name, h->name_len, "content-length"))
+            continue;
+          break;
+        case 15:
+          if (portico_http_name_is (h->name, h->name_len, "x-forwarded-for"))
+            {
+              xff = h; /* several fields: the last one wins, as list items they are one */
+              continue;
+            }
+          break;
+        default:
+          break;
+        }
+      /* The client cannot set what the gateway vouches for. */
+      if (h->name_len > 12 && g_ascii_strncasecmp (h->name, "x-forwarded-", 12) == 0)
+        continue;
+      append_field (out, h->name, h->name_len, h->value, h->value_len);
+    }
+
+  if (req->body == PORTICO_BODY_LENGTH)
+    portico_buf_printf (out, "Content-Length: %" G_GUINT64_FORMAT "\r\n", req->content_length);
+  else if (req->body == PORTICO_BODY_CHUNKED)
+    append_str (out, "Transfer-Encoding: chunked\r\n");
+
+  append_str (out, "X-Real-IP: ");
+  append_str (out, client->peer_ip);
+  append_str (out, "\r\nX-Forwarded-For: ");
+  if (xff != NULL && xff->value_len > 0)
+    {
+      portico_buf_append (out, xff->value, xff->value_len);
+      portico_buf_append (out, ", ", 2);
+    }
+  append_str (out, client->peer_ip);
+  append_str (out, "\r\nX-Forwarded-Proto: http\r\n");
+  if (req->host != NULL)
+    append_field (out, "X-Forwarded-Host", 16, req->host, host_without_port (req->host, req->host_len));
+  portico_buf_printf (out, "X-Forwarded-Port: %u\r\n", client->local_port);
+  append_field (out, "X-Forwarded-Path", 16, req->path, req->path_len);
+  if (x->match.route->strip_path && x->match.matched_len > 0)
+    append_field (out, "X-Forwarded-Prefix", 18, x->path, x->match.matched_len);
+  append_str (out, "Via: ");
+  if (via != NULL)
+    {
+      portico_buf_append (out, via->value, via->value_len);
+      portico_buf_append (out, ", ", 2);
+    }
+  append_str (out, PORTICO_VIA "\r\n");
+  if (node->upstream_keepalive_pool_size == 0)
+    append_str (out, "Connection: close\r\n");
+  portico_buf_append (out, "\r\n", 2);
+}
+
+void
+portico_head_client_response (PorticoExchange *x, PorticoBuf *out)
+{
+  const PorticoHttpResponse *resp = &x->resp;
+  TokenSet tokens;
+  connection_tokens (resp->headers, resp->n_headers, &tokens);
+
+  portico_buf_reserve (out, resp->head_len + 256);
+  portico_buf_printf (out, "HTTP/1.1 %d ", resp->status);
+  portico_buf_append (out, resp->reason, resp->reason_len);
+  portico_buf_append (out, "\r\n", 2);
+
+  const PorticoHttpHeader *via = NULL;
+  for (size_t i = 0; i < resp->n_headers; i++)
+    {
+      const PorticoHttpHeader *h = &resp->headers[i];
+      if (is_hop_by_hop (h->name, h->name_len) || in_token_set (&tokens, h->name, h->name_len))
+        continue;
+      if (portico_http_name_is (h->name, h->name_len, "via"))
+        {
+          via = h;
+          continue;
+        }
+      /* A body without a body (HEAD, 304) keeps the length it describes. */
+      if (resp->body != PORTICO_BODY_NONE &&
+          portico_http_name_is (h->name, h->name_len, "content-length"))
+        continue;
+      append_field (out, h->name, h->name_len, h->value, h->value_len);
+    }
+  if (x->resp_pipe.to == PORTICO_BODY_LENGTH && resp->body == PORTICO_BODY_LENGTH)
+    portico_buf_printf (out, "Content-Length: %" G_GUINT64_FORMAT "\r\n", resp->content_length);
+  else if (x->resp_pipe.to == PORTICO_BODY_CHUNKED)
+    append_str (out, "Transfer-Encoding: chunked\r\n");
+  append_str (out, "Via: ");
+  if (via != NULL)
+    {
+      portico_buf_append (out, via->value, via->value_len);
+      portico_buf_append (out, ", ", 2);
+    }
+  append_str (out, PORTICO_VIA "\r\n");
+  if (!x->keep_client)
+    append_str (out, "Connection: close\r\n");
+  else if (x->req.version_minor == 0)
+    append_str (out, "Connection: keep-alive\r\n");
+  portico_buf_append (out, "\r\n", 2);
+}

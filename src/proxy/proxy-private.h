@@ -1,0 +1,159 @@
+/* proxy-private.h: the structures shared by the files of the data path. */
+#pragma once
+
+#include "proxy/proxy.h"
+#include "core/router.h"
+#include "http/chunked.h"
+#include "http/http-parser.h"
+#include "net/conn.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PorticoClient PorticoClient;
+typedef struct _PorticoExchange PorticoExchange;
+typedef struct _PorticoUpConn PorticoUpConn;
+typedef struct _PorticoUpPool PorticoUpPool;
+
+/* A body in transit from one buffer to another, from one framing to
+ * another: LENGTH -> LENGTH, CHUNKED -> CHUNKED or CLOSE, CLOSE -> CHUNKED
+ * or CLOSE. Chunk extensions are dropped; trailers pass. */
+typedef struct {
+  PorticoBodyKind from;
+  PorticoBodyKind to;
+  guint64 remaining; /* from == LENGTH: bytes still to come */
+  PorticoChunkedDecoder decoder;
+  gboolean in_trailers; /* to == CHUNKED: last chunk written, trailers follow */
+  gboolean done;        /* the whole body (and its end marker) is in the output */
+  guint64 bytes;        /* body bytes moved */
+  const char *error;    /* bad framing on the input */
+} PorticoPipe;
+
+typedef enum {
+  PORTICO_PIPE_MOVED = 0, /* moved what it could; more input or output room is needed */
+  PORTICO_PIPE_DONE,
+  PORTICO_PIPE_ERROR,
+} PorticoPipeResult;
+
+void portico_pipe_init (PorticoPipe *pipe, PorticoBodyKind from, guint64 length, PorticoBodyKind to);
+/* Moves body bytes from @in to @out while @out holds less than @high bytes. */
+PorticoPipeResult portico_pipe_move (PorticoPipe *pipe, PorticoBuf *in, PorticoBuf *out, gsize high);
+/* The input closed: ends a CLOSE body, is an error for the others. */
+PorticoPipeResult portico_pipe_input_closed (PorticoPipe *pipe, PorticoBuf *out);
+
+struct _PorticoUpConn {
+  PorticoConn conn;
+  PorticoProxy *proxy;
+  PorticoUpPool *pool;
+  PorticoExchange *exchange; /* NULL while idle in the pool */
+  GList idle_link;           /* in pool->idle while idle */
+  guint requests;            /* sent on this connection */
+  gboolean connected;
+};
+
+struct _PorticoUpPool {
+  const PorticoAddress *address;
+  GQueue idle; /* of PorticoUpConn, most recently used at the head */
+};
+
+typedef enum {
+  PORTICO_CLIENT_HEAD = 0, /* waiting for or reading a request head */
+  PORTICO_CLIENT_BUSY,     /* an exchange is running */
+  PORTICO_CLIENT_LINGER,   /* answered and closing: discarding input until EOF */
+} PorticoClientPhase;
+
+struct _PorticoClient {
+  PorticoConn conn;
+  PorticoProxy *proxy;
+  GList link; /* in proxy->clients */
+  PorticoClientPhase phase;
+  PorticoConnState state;
+  PorticoExchange *exchange;
+  guint requests; /* requests started on this connection */
+  guint16 local_port;
+  guint16 peer_port;
+  char peer_ip[46];
+  gboolean closing; /* close once the current response is out */
+};
+
+struct _PorticoExchange {
+  PorticoClient *client;
+  PorticoUpConn *up;
+  PorticoHttpRequest req;  /* points into head */
+  PorticoHttpResponse resp; /* points into up->conn.in until the head is sent */
+  char *head;               /* a copy of the request head */
+  gsize head_cap;
+  char *path;               /* normalized path */
+  gsize path_len;
+  gsize path_cap;
+  PorticoRouteMatch match;
+  const PorticoService *service;
+  const PorticoAddress *target;
+  guint tries;
+  PorticoPipe req_pipe;  /* client -> upstream */
+  PorticoPipe resp_pipe; /* upstream -> client */
+  gint64 start_ms;
+  guint64 client_bytes_at_head; /* client->conn.bytes_out when the response head was made */
+  int status;
+  gboolean sent_continue;  /* "100 Continue" written to the client */
+  gboolean req_head_sent;  /* the request head is in up->conn.out */
+  gboolean req_done;       /* the whole request body is in up->conn.out */
+  gboolean resp_started;   /* the response head is in client->conn.out */
+  gboolean resp_done;      /* the whole response is in client->conn.out */
+  gboolean local;          /* the gateway answered itself */
+  gboolean keep_client;    /* the client connection stays open afterwards */
+  gboolean up_progress;     /* the upstream did I/O in this run */
+  gboolean client_progress; /* the client did I/O in this run */
+};
+
+struct _PorticoProxy {
+  PorticoLoop *loop;
+  const PorticoConfig *config;
+  PorticoRouter *router;
+  PorticoHttpLimits limits;
+  GQueue clients;          /* of PorticoClient */
+  GHashTable *pools;       /* const PorticoAddress* -> PorticoUpPool* */
+  GHashTable *balancers;   /* const PorticoUpstream* -> PorticoBalancer* */
+  GPtrArray *free_exchanges;
+  PorticoProxyStats stats;
+  gboolean draining;
+  gint64 date_second;
+  char date[40];           /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+};
+
+/* client.c */
+void portico_client_set_state (PorticoClient *client, PorticoConnState state);
+void portico_client_exchange_done (PorticoClient *client);
+void portico_client_run (PorticoClient *client);
+void portico_client_abort (PorticoClient *client);
+
+/* exchange.c */
+/* A blank exchange for @client; the client parses the head into x->req. */
+PorticoExchange *portico_exchange_new (PorticoClient *client);
+/* The head in client->conn.in parsed into x->req: take it over and go. */
+void portico_exchange_begin (PorticoExchange *x);
+void portico_exchange_run (PorticoExchange *x);
+void portico_exchange_timeout (PorticoExchange *x, gboolean client_side);
+void portico_exchange_free (PorticoProxy *proxy, PorticoExchange *x);
+
+/* upstream.c */
+const PorticoAddress *portico_balancer_pick (PorticoProxy *proxy, const PorticoService *service,
+                                             const PorticoAddress *avoid);
+/* A pooled connection to @address, or (when none is idle, or @fresh) a new
+ * one whose connect may still be in progress. NULL with *error = errno. */
+PorticoUpConn *portico_upstream_get (PorticoProxy *proxy, const PorticoAddress *address,
+                                     PorticoExchange *x, gboolean fresh, int *error);
+void portico_upstream_release (PorticoUpConn *up, gboolean reusable);
+void portico_upstream_pools_free (PorticoProxy *proxy);
+
+/* head.c */
+void portico_head_upstream_request (PorticoExchange *x, PorticoBuf *out);
+void portico_head_client_response (PorticoExchange *x, PorticoBuf *out);
+
+/* respond.c */
+const char *portico_http_reason (int status);
+const char *portico_proxy_date (PorticoProxy *proxy);
+/* Writes a complete gateway-made response, {"message": ...}, to the client. */
+void portico_respond_json (PorticoClient *client, int status, const char *message, gboolean head_only,
+                           gboolean keep_alive);
+
+G_END_DECLS

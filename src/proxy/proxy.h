@@ -1,0 +1,60 @@
+/* proxy.h: the reverse-proxy data path of one worker.
+ *
+ * A PorticoProxy owns the client connections a worker accepted, the
+ * upstream keep-alive pools and the balancer state. The node layer creates
+ * it with a loaded config, hands it accepted sockets, and reads its stats.
+ */
+#pragma once
+
+#include <glib.h>
+#include <sys/socket.h>
+#include "core/config.h"
+#include "net/loop.h"
+
+G_BEGIN_DECLS
+
+typedef struct _PorticoProxy PorticoProxy;
+
+/* Connection states, as the node layer counts and shows them. */
+typedef enum {
+  PORTICO_CONN_READING = 0, /* reading a request head or body */
+  PORTICO_CONN_ACTIVE,      /* in the gateway's own processing */
+  PORTICO_CONN_WAITING,     /* blocked on the upstream (or a timer) */
+  PORTICO_CONN_WRITING,     /* writing the response */
+  PORTICO_CONN_KEEPALIVE,   /* idle between requests, reserved for its client */
+  PORTICO_CONN_N_STATES,
+} PorticoConnState;
+
+const char *portico_conn_state_name (PorticoConnState state);
+
+typedef struct {
+  guint64 accepted;
+  guint64 requests;
+  guint64 responses[6]; /* by class: [1] = 1xx ... [5] = 5xx, [0] = none sent */
+  guint64 bytes_in;     /* from clients */
+  guint64 bytes_out;    /* to clients */
+  guint64 upstream_connects;     /* new upstream connections opened */
+  guint64 upstream_reuses;       /* requests sent on a pooled connection */
+  guint64 upstream_failures;     /* connect refused, reset, bad response */
+  guint64 upstream_timeouts;
+  guint connections;             /* open client connections */
+  guint states[PORTICO_CONN_N_STATES];
+  guint upstream_idle;           /* pooled idle upstream connections */
+  guint upstream_busy;
+} PorticoProxyStats;
+
+PorticoProxy *portico_proxy_new (PorticoLoop *loop, const PorticoConfig *config);
+void portico_proxy_free (PorticoProxy *proxy);
+
+/* Takes an accepted, non-blocking client socket. */
+void portico_proxy_accept (PorticoProxy *proxy, int fd, const struct sockaddr *peer,
+                           socklen_t peer_len, guint16 local_port);
+
+const PorticoProxyStats *portico_proxy_stats (PorticoProxy *proxy);
+
+/* Graceful stop: stop keeping connections alive; idle ones close now, busy
+ * ones after their current response. */
+void portico_proxy_drain (PorticoProxy *proxy);
+guint portico_proxy_n_connections (PorticoProxy *proxy);
+
+G_END_DECLS

@@ -1,0 +1,231 @@
+/* upstream.c: the upstream side of the worker: which target gets a request
+ * (smooth weighted round-robin), and the keep-alive pool of connections to
+ * each target. A pooled connection is reserved: it serves one request at a
+ * time and goes back to the pool only after a complete, clean response. */
+#include "proxy/proxy-private.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "net/sock.h"
+
+typedef struct {
+  guint n;
+  gint *current; /* smooth weighted round-robin state, one per target */
+} PorticoBalancer;
+
+static void
+balancer_free (gpointer data)
+{
+  PorticoBalancer *b = data;
+  g_free (b->current);
+  g_free (b);
+}
+
+/* Smooth weighted round-robin: every pick adds each target's weight to its
+ * counter, takes the largest, and takes the total off the winner. Weights
+ * 5:1:1 give a a b a c a a, spread rather than bunched. */
+const PorticoAddress *
+portico_balancer_pick (PorticoProxy *proxy, const PorticoService *service, const PorticoAddress *avoid)
+{
+  const PorticoUpstream *upstream = service->upstream;
+  if (upstream == NULL)
+    return &service->address;
+  if (proxy->balancers == NULL)
+    proxy->balancers = g_hash_table_new_full (NULL, NULL, NULL, balancer_free);
+  PorticoBalancer *b = g_hash_table_lookup (proxy->balancers, upstream);
+  if (b == NULL)
+    {
+      b = g_new0 (PorticoBalancer, 1);
+      b->n = upstream->targets->len;
+      b->current = g_new0 (gint, b->n);
+      g_hash_table_insert (proxy->balancers, (gpointer) upstream, b);
+    }
+  gint total = 0;
+  gint best = -1;
+  for (guint i = 0; i < b->n; i++)
+    {
+      const PorticoTarget *t = g_ptr_array_index (upstream->targets, i);
+      if (t->weight == 0)
+        continue;
+      if (avoid == &t->address && b->n > 1)
+        continue;
+      b->current[i] += (gint) t->weight;
+      total += (gint) t->weight;
+      if (best < 0 || b->current[i] > b->current[best])
+        best = (gint) i;
+    }
+  if (best < 0)
+    return NULL;
+  b->current[best] -= total;
+  const PorticoTarget *t = g_ptr_array_index (upstream->targets, (guint) best);
+  return &t->address;
+}
+
+static PorticoUpPool *
+pool_for (PorticoProxy *proxy, const PorticoAddress *address)
+{
+  PorticoUpPool *pool = g_hash_table_lookup (proxy->pools, address);
+  if (pool == NULL)
+    {
+      pool = g_new0 (PorticoUpPool, 1);
+      pool->address = address;
+      g_queue_init (&pool->idle);
+      g_hash_table_insert (proxy->pools, (gpointer) address, pool);
+    }
+  return pool;
+}
+
+static void
+upconn_free (gpointer data)
+{
+  g_free (data);
+}
+
+static void
+upconn_close (PorticoUpConn *up)
+{
+  PorticoProxy *proxy = up->proxy;
+  if (up->exchange == NULL && up->idle_link.data != NULL)
+    {
+      g_queue_unlink (&up->pool->idle, &up->idle_link);
+      up->idle_link.data = NULL;
+      proxy->stats.upstream_idle--;
+    }
+  else if (up->exchange != NULL)
+    proxy->stats.upstream_busy--;
+  portico_conn_close (&up->conn);
+  portico_loop_defer (proxy->loop, upconn_free, up);
+}
+
+/* An idle pooled connection has nothing to say: anything it reads is the
+ * upstream closing it (or misbehaving), and either way it is done. */
+static void
+idle_on_events (PorticoUpConn *up, guint events)
+{
+  portico_conn_on_events (&up->conn, events);
+  if (up->conn.read_ready)
+    upconn_close (up);
+}
+
+static void
+idle_on_timeout (PorticoTimer *timer)
+{
+  PorticoUpConn *up = (PorticoUpConn *) ((char *) timer - G_STRUCT_OFFSET (PorticoConn, timer));
+  upconn_close (up);
+}
+
+static void
+up_on_events (PorticoWatch *watch, guint events)
+{
+  PorticoUpConn *up = (PorticoUpConn *) watch;
+  if (up->exchange == NULL)
+    {
+      idle_on_events (up, events);
+      return;
+    }
+  portico_conn_on_events (&up->conn, events);
+  portico_exchange_run (up->exchange);
+}
+
+PorticoUpConn *
+portico_upstream_get (PorticoProxy *proxy, const PorticoAddress *address, PorticoExchange *x,
+                      gboolean fresh, int *error)
+{
+  PorticoUpPool *pool = pool_for (proxy, address);
+  GList *link = fresh ? NULL : g_queue_pop_head_link (&pool->idle);
+  if (link != NULL)
+    {
+      PorticoUpConn *up = link->data;
+      up->idle_link.data = NULL;
+      up->exchange = x;
+      portico_timer_disarm (proxy->loop, &up->conn.timer);
+      proxy->stats.upstream_idle--;
+      proxy->stats.upstream_busy++;
+      proxy->stats.upstream_reuses++;
+      return up;
+    }
+
+  int fd = portico_sock_connect ((const struct sockaddr *) &address->addr, address->addr_len);
+  if (fd < 0)
+    {
+      *error = errno;
+      return NULL;
+    }
+  PorticoUpConn *up = g_new0 (PorticoUpConn, 1);
+  up->proxy = proxy;
+  up->pool = pool;
+  up->exchange = x;
+  if (!portico_conn_init (&up->conn, proxy->loop, fd, up_on_events))
+    {
+      *error = errno;
+      close (fd);
+      g_free (up);
+      return NULL;
+    }
+  proxy->stats.upstream_connects++;
+  proxy->stats.upstream_busy++;
+  up->idle_link.data = NULL;
+  return up;
+}
+
+void
+portico_upstream_release (PorticoUpConn *up, gboolean reusable)
+{
+  PorticoProxy *proxy = up->proxy;
+  const PorticoNodeConfig *node = &proxy->config->node;
+  if (!reusable || proxy->draining || up->conn.eof || up->conn.failed ||
+      portico_buf_len (&up->conn.in) > 0 || portico_buf_len (&up->conn.out) > 0 ||
+      up->requests >= node->upstream_keepalive_max_requests ||
+      g_queue_get_length (&up->pool->idle) >= node->upstream_keepalive_pool_size)
+    {
+      upconn_close (up);
+      return;
+    }
+  up->exchange = NULL;
+  proxy->stats.upstream_busy--;
+  proxy->stats.upstream_idle++;
+  portico_buf_clear (&up->conn.in);
+  portico_buf_clear (&up->conn.out);
+  up->idle_link.data = up;
+  g_queue_push_head_link (&up->pool->idle, &up->idle_link);
+  up->conn.timer.func = idle_on_timeout;
+  portico_timer_arm (proxy->loop, &up->conn.timer, node->upstream_keepalive_idle_timeout);
+  /* A close (or stray bytes) may have come already, with no edge left to
+   * tell: look without taking. */
+  if (up->conn.read_ready)
+    {
+      char byte;
+      ssize_t n = recv (up->conn.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        {
+          up->conn.read_ready = 0;
+          portico_conn_sync_wait (&up->conn);
+        }
+      else
+        upconn_close (up);
+    }
+}
+
+static void
+pool_free (gpointer data)
+{
+  PorticoUpPool *pool = data;
+  while (pool->idle.head != NULL)
+    upconn_close (pool->idle.head->data);
+  g_free (pool);
+}
+
+void
+portico_upstream_pools_free (PorticoProxy *proxy)
+{
+  GHashTableIter iter;
+  gpointer value;
+  g_hash_table_iter_init (&iter, proxy->pools);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      pool_free (value);
+      g_hash_table_iter_remove (&iter);
+    }
+  g_clear_pointer (&proxy->balancers, g_hash_table_destroy);
+}
