@@ -335,6 +335,7 @@ portico_watch_add (PorticoLoop *loop, PorticoWatch *watch, int fd, PorticoWatchF
   fs->watch = watch;
   watch->source = (GSource *) fs;
   watch->tag = g_source_add_unix_fd (watch->source, fd, G_IO_IN | G_IO_OUT);
+  g_source_set_can_recurse (watch->source, TRUE); /* as for the core source */
   g_source_attach (watch->source, loop->context);
   return TRUE;
 }
@@ -382,6 +383,12 @@ portico_loop_new (GMainContext *context, PorticoEventBackend backend)
   loop->core = (PorticoCoreSource *) g_source_new (&core_funcs, sizeof (PorticoCoreSource));
   loop->core->loop = loop;
   g_source_set_name ((GSource *) loop->core, "portico-core");
+  /* GLib "blocks" a non-recursive source while dispatching it: it takes its
+   * fds out of the poll set and puts them back after, and putting them back
+   * wakes the context through its eventfd: a write and a read per
+   * iteration, for nothing, since we never iterate the context from a
+   * callback. */
+  g_source_set_can_recurse ((GSource *) loop->core, TRUE);
   if (backend == PORTICO_EVENT_BACKEND_EPOLL)
     {
       loop->epfd = epoll_create1 (EPOLL_CLOEXEC);

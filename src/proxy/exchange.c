@@ -36,13 +36,16 @@ portico_exchange_new (PorticoClient *client)
       x = g_ptr_array_steal_index_fast (proxy->free_exchanges, proxy->free_exchanges->len - 1);
       char *head = x->head, *path = x->path;
       gsize head_cap = x->head_cap, path_cap = x->path_cap;
-      memset (x, 0, sizeof *x);
+      memset (x, 0, G_STRUCT_OFFSET (PorticoExchange, req));
       x->head = head, x->head_cap = head_cap;
       x->path = path, x->path_cap = path_cap;
     }
   else
     x = g_new0 (PorticoExchange, 1);
   x->client = client;
+  x->resp.status = 0;
+  x->resp.keep_alive = FALSE;
+  x->resp.n_headers = 0;
   return x;
 }
 

@@ -78,8 +78,6 @@ struct _PorticoClient {
 struct _PorticoExchange {
   PorticoClient *client;
   PorticoUpConn *up;
-  PorticoHttpRequest req;  /* points into head */
-  PorticoHttpResponse resp; /* points into up->conn.in until the head is sent */
   char *head;               /* a copy of the request head */
   gsize head_cap;
   char *path;               /* normalized path */
@@ -103,6 +101,9 @@ struct _PorticoExchange {
   gboolean keep_client;    /* the client connection stays open afterwards */
   gboolean up_progress;     /* the upstream did I/O in this run */
   gboolean client_progress; /* the client did I/O in this run */
+  /* Last, and not cleared between requests (6 KiB): the parser sets them. */
+  PorticoHttpRequest req;   /* points into head */
+  PorticoHttpResponse resp; /* points into up->conn.in until the head is sent */
 };
 
 struct _PorticoProxy {
