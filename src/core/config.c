@@ -8,39 +8,22 @@
  * soon as their name is valid, so that one mistake does not turn every
  * reference to the entity into a second, misleading error. The typed reads,
  * the paths and the error list are core/json-reader's; this file is the
- * schema.
+ * schema of the document and of its "node" section, config-entities.c that
+ * of the services, routes, upstreams, consumers and plugins.
  */
-#include "core/config.h"
+#include "core/config-private.h"
 
-#include "core/json-reader.h"
-
-#include <netdb.h>
 #include <string.h>
 
-#define MAX_MS ((gint64) G_MAXINT32)
-
 G_DEFINE_QUARK (portico-config-error-quark, portico_config_error)
-
-typedef struct {
-  PorticoJsonReader *r;      /* where the walk is, and every error found */
-  PorticoConfig *config;
-  GHashTable *services;      /* name -> PorticoService * (keys owned by the entities) */
-  GHashTable *routes;        /* name -> PorticoRoute * */
-  GHashTable *upstreams;     /* name -> PorticoUpstream * */
-  GHashTable *usernames;     /* username -> PorticoConsumer * */
-  GHashTable *custom_ids;    /* custom_id -> PorticoConsumer * */
-} Loader;
-
-/* Loads one element of an array; the reader's path is the element's. */
-typedef void (*ElementFunc) (Loader *ld, JsonNode *node, gpointer data);
 
 /* ---- walking ------------------------------------------------------------------ */
 
 /* The reader calls back with its own context; the loader's functions need
  * theirs too, plus the parent entity. */
 typedef struct {
-  Loader *ld;
-  ElementFunc func;
+  PorticoConfigLoader *ld;
+  PorticoConfigElementFunc func;
   gpointer data;
 } Element;
 
@@ -52,176 +35,20 @@ element_call (PorticoJsonReader *r, JsonNode *node, gpointer user_data)
   element->func (element->ld, node, element->data);
 }
 
-static void
-each_element (Loader *ld, JsonObject *object, const char *key, ElementFunc func, gpointer data)
+void
+portico_config_each_element (PorticoConfigLoader *ld, JsonObject *object, const char *key,
+                             PorticoConfigElementFunc func, gpointer data)
 {
   Element element = { ld, func, data };
 
   portico_json_reader_foreach (ld->r, object, key, element_call, &element);
 }
 
-/* "tags" are free-form labels for people: checked, then dropped. */
-static void
-skip_tags (Loader *ld, JsonObject *object)
-{
-  g_auto(GStrv) tags = NULL;
-
-  portico_json_reader_get_strings (ld->r, object, "tags", NULL, NULL, &tags);
-}
-
-/* ---- names ------------------------------------------------------------------ */
-
-static gboolean
-valid_name (const char *name)
-{
-  for (const char *p = name; *p; p++) {
-    if (!g_ascii_isalnum (*p) && !strchr ("._~-", *p))
-      return FALSE;
-  }
-  return TRUE;
-}
-
-/* Reads the "name" of an entity and registers it in @names unless another
- * entity of the same @kind has it. Returns a copy even for a duplicate. */
-static char *
-load_name (Loader *ld, JsonObject *object, const char *kind, GHashTable *names, gpointer entity,
-           gboolean required)
-{
-  const char *name = NULL;
-  char *copy;
-
-  if (required)
-    name = portico_json_reader_require_string (ld->r, object, "name");
-  else
-    portico_json_reader_get_nonempty_string (ld->r, object, "name", &name);
-  if (!name)
-    return NULL;
-  if (!valid_name (name)) {
-    portico_json_reader_error (ld->r, "name",
-                               "may only contain letters, digits, \".\", \"_\", \"~\" and \"-\"");
-    return NULL;
-  }
-  copy = g_strdup (name);
-  if (g_hash_table_contains (names, name))
-    portico_json_reader_error (ld->r, "name", "duplicate %s name \"%s\"", kind, name);
-  else
-    g_hash_table_insert (names, copy, entity);
-  return copy;
-}
-
 /* ---- addresses --------------------------------------------------------------- */
 
-static gboolean
-resolve (const char *host, guint16 port, gboolean numeric, PorticoAddress *out, GError **error)
-{
-  struct addrinfo hints = { 0 }, *result = NULL;
-  char service[8];
-  int rc;
-
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | (numeric ? AI_NUMERICHOST : 0);
-  g_snprintf (service, sizeof service, "%u", port);
-  rc = getaddrinfo (host, service, &hints, &result);
-  if (rc != 0) {
-    g_set_error (error, PORTICO_CONFIG_ERROR, PORTICO_CONFIG_ERROR_INVALID,
-                 "cannot resolve \"%s\": %s", host, gai_strerror (rc));
-    return FALSE;
-  }
-  memcpy (&out->addr, result->ai_addr, result->ai_addrlen);
-  out->addr_len = result->ai_addrlen;
-  freeaddrinfo (result);
-  out->host = g_strdup (host);
-  out->port = port;
-  return TRUE;
-}
-
-static gboolean
-parse_port (const char *text, guint16 *port)
-{
-  size_t len = strlen (text);
-  guint value;
-
-  if (len == 0 || len > 5 || strspn (text, "0123456789") != len)
-    return FALSE;
-  value = (guint) atoi (text);
-  if (value > 65535)
-    return FALSE;
-  *port = (guint16) value;
-  return TRUE;
-}
-
 gboolean
-portico_address_parse (const char *text, guint16 default_port, PorticoAddress *out, GError **error)
-{
-  g_autofree char *host = NULL;
-  const char *port_text = NULL;
-  gboolean bracketed = FALSE;
-  guint16 port = default_port;
-
-  g_return_val_if_fail (text != NULL, FALSE);
-  g_return_val_if_fail (out != NULL, FALSE);
-
-  memset (out, 0, sizeof *out);
-  if (*text && strspn (text, "0123456789") == strlen (text)) {
-    host = g_strdup ("0.0.0.0");
-    port_text = text;
-  } else if (text[0] == '[') {
-    const char *end = strchr (text, ']');
-
-    if (!end || (end[1] != '\0' && end[1] != ':')) {
-      g_set_error (error, PORTICO_CONFIG_ERROR, PORTICO_CONFIG_ERROR_INVALID,
-                   "\"%s\" is not an address (expected \"[::1]:8000\")", text);
-      return FALSE;
-    }
-    host = g_strndup (text + 1, end - text - 1);
-    port_text = end[1] ? end + 2 : NULL;
-    bracketed = TRUE;
-  } else {
-    const char *colon = strchr (text, ':');
-
-    if (colon && strchr (colon + 1, ':')) {
-      g_set_error (error, PORTICO_CONFIG_ERROR, PORTICO_CONFIG_ERROR_INVALID,
-                   "\"%s\": an IPv6 address needs brackets, as in \"[::1]:8000\"", text);
-      return FALSE;
-    }
-    host = colon ? g_strndup (text, colon - text) : g_strdup (text);
-    port_text = colon ? colon + 1 : NULL;
-  }
-
-  if (!*host) {
-    g_set_error (error, PORTICO_CONFIG_ERROR, PORTICO_CONFIG_ERROR_INVALID,
-                 "\"%s\" has no host", text);
-    return FALSE;
-  }
-  if (port_text && !parse_port (port_text, &port)) {
-    g_set_error (error, PORTICO_CONFIG_ERROR, PORTICO_CONFIG_ERROR_INVALID,
-                 "\"%s\" has an invalid port (expected 0 to 65535)", text);
-    return FALSE;
-  }
-  if (!port_text && default_port == 0) {
-    g_set_error (error, PORTICO_CONFIG_ERROR, PORTICO_CONFIG_ERROR_INVALID,
-                 "\"%s\" has no port (expected \"host:port\")", text);
-    return FALSE;
-  }
-  if (!resolve (host, port, bracketed, out, error))
-    return FALSE;
-  out->text = g_strdup (text);
-  return TRUE;
-}
-
-void
-portico_address_clear (PorticoAddress *address)
-{
-  g_clear_pointer (&address->text, g_free);
-  g_clear_pointer (&address->host, g_free);
-  memset (address, 0, sizeof *address);
-}
-
-/* Reports at "path.key", or at the path itself when @key is NULL. */
-static gboolean
-load_address (Loader *ld, const char *key, const char *text, guint16 default_port,
-              PorticoAddress *out)
+portico_config_load_address (PorticoConfigLoader *ld, const char *key, const char *text,
+                             guint16 default_port, PorticoAddress *out)
 {
   g_autoptr(GError) error = NULL;
 
@@ -257,17 +84,17 @@ static const struct {
 #define NODE_NUMBER(field, min, max, fallback) \
   { #field, G_STRUCT_OFFSET (PorticoNodeConfig, field), min, max, fallback }
   NODE_NUMBER (workers, 0, 256, 0),
-  NODE_NUMBER (client_header_timeout, 1, MAX_MS, 60000),
-  NODE_NUMBER (client_body_timeout, 1, MAX_MS, 60000),
-  NODE_NUMBER (send_timeout, 1, MAX_MS, 60000),
-  NODE_NUMBER (keepalive_timeout, 0, MAX_MS, 75000),
-  NODE_NUMBER (keepalive_requests, 1, MAX_MS, 1000),
+  NODE_NUMBER (client_header_timeout, 1, PORTICO_CONFIG_MAX_MS, 60000),
+  NODE_NUMBER (client_body_timeout, 1, PORTICO_CONFIG_MAX_MS, 60000),
+  NODE_NUMBER (send_timeout, 1, PORTICO_CONFIG_MAX_MS, 60000),
+  NODE_NUMBER (keepalive_timeout, 0, PORTICO_CONFIG_MAX_MS, 75000),
+  NODE_NUMBER (keepalive_requests, 1, PORTICO_CONFIG_MAX_MS, 1000),
   NODE_NUMBER (max_request_line, 256, 1048576, 8192),
   NODE_NUMBER (max_header_size, 1024, 1048576, 32768),
-  NODE_NUMBER (upstream_keepalive_pool_size, 0, MAX_MS, 512),
-  NODE_NUMBER (upstream_keepalive_max_requests, 1, MAX_MS, 1000),
-  NODE_NUMBER (upstream_keepalive_idle_timeout, 1, MAX_MS, 60000),
-  NODE_NUMBER (drain_timeout, 0, MAX_MS, 10000),
+  NODE_NUMBER (upstream_keepalive_pool_size, 0, PORTICO_CONFIG_MAX_MS, 512),
+  NODE_NUMBER (upstream_keepalive_max_requests, 1, PORTICO_CONFIG_MAX_MS, 1000),
+  NODE_NUMBER (upstream_keepalive_idle_timeout, 1, PORTICO_CONFIG_MAX_MS, 60000),
+  NODE_NUMBER (drain_timeout, 0, PORTICO_CONFIG_MAX_MS, 10000),
 #undef NODE_NUMBER
 };
 
@@ -282,11 +109,11 @@ listen_free (gpointer data)
 
 /* Reports at "path.key", or at the path itself when @key is NULL. */
 static void
-add_listener (Loader *ld, const char *key, const char *text, PorticoListen *listen)
+add_listener (PorticoConfigLoader *ld, const char *key, const char *text, PorticoListen *listen)
 {
   PorticoNodeConfig *nc = &ld->config->node;
 
-  if (!load_address (ld, key, text, 0, &listen->address))
+  if (!portico_config_load_address (ld, key, text, 0, &listen->address))
     return;
   for (guint i = 0; i < nc->listen->len; i++) {
     PorticoListen *other = g_ptr_array_index (nc->listen, i);
@@ -301,7 +128,7 @@ add_listener (Loader *ld, const char *key, const char *text, PorticoListen *list
 }
 
 static void
-load_listen (Loader *ld, JsonNode *node, gpointer data)
+load_listen (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
 {
   static const char *const keys[] = { "address", "ssl", "reuseport", NULL };
   PorticoListen listen = { .reuseport = ld->config->node.reuseport };
@@ -328,7 +155,7 @@ load_listen (Loader *ld, JsonNode *node, gpointer data)
 
 /* @object is "node", or NULL when there is none. */
 static void
-load_admin_listen (Loader *ld, JsonObject *object, PorticoNodeConfig *nc)
+load_admin_listen (PorticoConfigLoader *ld, JsonObject *object, PorticoNodeConfig *nc)
 {
   PorticoAddress address;
   const char *text = "127.0.0.1:8001";
@@ -338,7 +165,7 @@ load_admin_listen (Loader *ld, JsonObject *object, PorticoNodeConfig *nc)
     return;
   if (g_str_equal (text, "off"))
     return;
-  if (!load_address (ld, "admin_listen", text, 0, &address))
+  if (!portico_config_load_address (ld, "admin_listen", text, 0, &address))
     return;
   for (guint i = 0; i < nc->listen->len; i++) {
     PorticoListen *listen = g_ptr_array_index (nc->listen, i);
@@ -352,7 +179,7 @@ load_admin_listen (Loader *ld, JsonObject *object, PorticoNodeConfig *nc)
 
 /* Reads "node" with every default, also when it is left out. */
 static void
-load_node (Loader *ld, JsonObject *root)
+load_node (PorticoConfigLoader *ld, JsonObject *root)
 {
   PorticoNodeConfig *nc = &ld->config->node;
   const char *backend = "epoll", *token = NULL;
@@ -382,7 +209,7 @@ load_node (Loader *ld, JsonObject *root)
   nc->admin_token = g_strdup (token);
 
   if ((listen = portico_json_member (object, "listen"))) {
-    each_element (ld, object, "listen", load_listen, NULL);
+    portico_config_each_element (ld, object, "listen", load_listen, NULL);
     if (JSON_NODE_HOLDS_ARRAY (listen) && json_array_get_length (json_node_get_array (listen)) == 0)
       portico_json_reader_error (ld->r, "listen", "must have at least one address");
   } else {
@@ -394,756 +221,10 @@ load_node (Loader *ld, JsonObject *root)
   portico_json_reader_pop (ld->r);
 }
 
-/* ---- upstreams ------------------------------------------------------------------ */
-
-static void
-target_free (gpointer data)
-{
-  PorticoTarget *target = data;
-
-  g_free (target->target);
-  portico_address_clear (&target->address);
-  g_free (target);
-}
-
-static void
-upstream_free (gpointer data)
-{
-  PorticoUpstream *upstream = data;
-
-  g_free (upstream->name);
-  g_free (upstream->algorithm);
-  g_ptr_array_unref (upstream->targets);
-  g_free (upstream);
-}
-
-static void
-load_target (Loader *ld, JsonNode *node, gpointer data)
-{
-  static const char *const keys[] = { "target", "weight", "tags", NULL };
-  PorticoUpstream *upstream = data;
-  PorticoTarget *target;
-  JsonObject *object;
-  const char *text;
-
-  if (!(object = portico_json_reader_as_object (ld->r, node, keys)))
-    return;
-  target = g_new0 (PorticoTarget, 1);
-  target->weight = 100;
-  g_ptr_array_add (upstream->targets, target);
-  portico_json_reader_get_uint (ld->r, object, "weight", 0, 1000, &target->weight);
-  skip_tags (ld, object);
-  if ((text = portico_json_reader_require_string (ld->r, object, "target"))) {
-    target->target = g_strdup (text);
-    load_address (ld, "target", text, 8000, &target->address);
-  }
-}
-
-static void
-load_upstream (Loader *ld, JsonNode *node, gpointer data)
-{
-  static const char *const keys[] = { "name", "algorithm", "targets", "tags", NULL };
-  static const char *const later[] = { "least-connections", "consistent-hashing", "latency", NULL };
-  PorticoUpstream *upstream;
-  JsonObject *object;
-  const char *algorithm = "round-robin";
-
-  if (!(object = portico_json_reader_as_object (ld->r, node, keys)))
-    return;
-  upstream = g_new0 (PorticoUpstream, 1);
-  upstream->targets = g_ptr_array_new_with_free_func (target_free);
-  g_ptr_array_add (ld->config->upstreams, upstream);
-  upstream->name = load_name (ld, object, "upstream", ld->upstreams, upstream, TRUE);
-  portico_json_reader_get_string (ld->r, object, "algorithm", &algorithm);
-  if (!g_str_equal (algorithm, "round-robin")) {
-    if (g_strv_contains (later, algorithm))
-      portico_json_reader_error (ld->r, "algorithm",
-                                 "\"%s\" is not supported yet (only \"round-robin\" is)",
-                                 algorithm);
-    else
-      portico_json_reader_error (ld->r, "algorithm", "must be one of: round-robin, "
-                                 "least-connections, consistent-hashing, latency");
-  }
-  upstream->algorithm = g_strdup (algorithm);
-  each_element (ld, object, "targets", load_target, upstream);
-  skip_tags (ld, object);
-}
-
-/* ---- plugins ------------------------------------------------------------------ */
-
-typedef struct {
-  PorticoService *service;
-  PorticoRoute *route;
-} PluginScope;
-
-static void
-plugin_free (gpointer data)
-{
-  PorticoPluginConf *plugin = data;
-
-  g_free (plugin->name);
-  g_clear_pointer (&plugin->config, json_node_unref);
-  g_free (plugin->json_path);
-  g_free (plugin);
-}
-
-/* Looks up the entity a top-level plugin names in @key. */
-static gpointer
-load_reference (Loader *ld, JsonObject *object, const char *key, GHashTable *names,
-                GHashTable *other_names, gboolean *valid)
-{
-  const char *name = NULL;
-  gpointer entity;
-
-  switch (portico_json_reader_get_string (ld->r, object, key, &name)) {
-  case PORTICO_JSON_FIELD_ABSENT:
-    return NULL;
-  case PORTICO_JSON_FIELD_INVALID:
-    *valid = FALSE;
-    return NULL;
-  case PORTICO_JSON_FIELD_OK:
-    break;
-  }
-  entity = g_hash_table_lookup (names, name);
-  if (!entity && other_names)
-    entity = g_hash_table_lookup (other_names, name);
-  if (!entity) {
-    portico_json_reader_error (ld->r, key, "unknown %s \"%s\"", key, name);
-    *valid = FALSE;
-  }
-  return entity;
-}
-
-/* @data is the PluginScope of a nested plugin, NULL at the top level, where
- * the scope is written in the plugin itself. */
-static void
-load_plugin (Loader *ld, JsonNode *node, gpointer data)
-{
-  static const char *const nested_keys[] = { "name", "enabled", "config", "tags", NULL };
-  static const char *const global_keys[] = { "name", "enabled", "config", "service", "route",
-                                             "consumer", "tags", NULL };
-  const PluginScope *scope = data;
-  PorticoPluginConf *plugin;
-  JsonObject *object, *config = NULL;
-  gboolean valid = TRUE;
-  const char *name;
-
-  object = portico_json_reader_as_object (ld->r, node, scope ? nested_keys : global_keys);
-  if (!object)
-    return;
-  plugin = g_new0 (PorticoPluginConf, 1);
-  plugin->enabled = TRUE;
-  plugin->json_path = g_strdup (portico_json_reader_get_path (ld->r));
-  g_ptr_array_add (ld->config->plugins, plugin);
-
-  if ((name = portico_json_reader_require_string (ld->r, object, "name")))
-    plugin->name = g_strdup (name);
-  portico_json_reader_get_bool (ld->r, object, "enabled", &plugin->enabled);
-  portico_json_reader_get_object (ld->r, object, "config", NULL, &config);
-  if (config) {
-    plugin->config = json_node_ref (portico_json_member (object, "config"));
-  } else {
-    g_autoptr(JsonObject) empty = json_object_new ();
-
-    plugin->config = json_node_init_object (json_node_alloc (), empty);
-  }
-  skip_tags (ld, object);
-
-  if (scope) {
-    plugin->service = scope->service;
-    plugin->route = scope->route;
-  } else {
-    plugin->service = load_reference (ld, object, "service", ld->services, NULL, &valid);
-    plugin->route = load_reference (ld, object, "route", ld->routes, NULL, &valid);
-    plugin->consumer = load_reference (ld, object, "consumer", ld->usernames, ld->custom_ids,
-                                       &valid);
-    if (plugin->service && plugin->route && plugin->route->service != plugin->service) {
-      portico_json_reader_error (ld->r, "route", "route \"%s\" is not a route of service \"%s\"",
-                                 plugin->route->name, plugin->service->name);
-      valid = FALSE;
-    }
-  }
-
-  /* Two instances of one plugin on the same scope: which one should run? */
-  if (name && valid) {
-    g_autofree char *scope_key = g_strdup_printf ("plugin\n%s\n%p\n%p\n%p", name, plugin->service,
-                                                  plugin->route, plugin->consumer);
-    const char *first_at = portico_json_reader_claim (ld->r, scope_key, "");
-
-    if (first_at)
-      portico_json_reader_error (ld->r, NULL, "duplicate plugin \"%s\" on the same scope as %s",
-                                 name, first_at);
-  }
-}
-
-/* ---- services and routes ------------------------------------------------------------ */
-
-static void
-route_header_free (gpointer data)
-{
-  PorticoRouteHeader *header = data;
-
-  g_free (header->name);
-  g_strfreev (header->values);
-  g_free (header);
-}
-
-static void
-route_free (gpointer data)
-{
-  PorticoRoute *route = data;
-
-  g_free (route->name);
-  g_strfreev (route->paths);
-  g_strfreev (route->hosts);
-  g_strfreev (route->methods);
-  g_ptr_array_unref (route->headers);
-  g_free (route);
-}
-
-static void
-service_free (gpointer data)
-{
-  PorticoService *service = data;
-
-  g_free (service->name);
-  g_free (service->protocol);
-  g_free (service->host);
-  g_free (service->path);
-  portico_address_clear (&service->address);
-  g_ptr_array_unref (service->routes);
-  g_free (service);
-}
-
-static char *
-check_route_path (PorticoJsonReader *r, const char *value, gpointer user_data)
-{
-  if (value[0] == '~') {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GRegex) regex = NULL;
-
-    if (!value[1]) {
-      portico_json_reader_error (r, NULL, "must have a regex after \"~\"");
-      return NULL;
-    }
-    if (!(regex = g_regex_new (value + 1, G_REGEX_OPTIMIZE | G_REGEX_RAW, 0, &error))) {
-      portico_json_reader_error (r, NULL, "invalid regex: %s", error->message);
-      return NULL;
-    }
-  } else if (value[0] != '/') {
-    portico_json_reader_error (r, NULL, "must start with \"/\"");
-    return NULL;
-  }
-  return g_strdup (value);
-}
-
-static char *
-check_route_host (PorticoJsonReader *r, const char *value, gpointer user_data)
-{
-  g_autofree char *host = g_ascii_strdown (value, -1);
-  size_t len = strlen (host);
-  const char *star = strchr (host, '*');
-
-  if (len == 0) {
-    portico_json_reader_error (r, NULL, "must not be empty");
-    return NULL;
-  }
-  if (host[0] == '[') {
-    /* An IPv6 literal: only the brackets and what may sit between them. */
-    const char *end = strchr (host, ']');
-
-    if (end && end[1] == ':') {
-      portico_json_reader_error (r, NULL, "a port in hosts is not supported yet");
-      return NULL;
-    }
-    if (!end || end[1] || strspn (host + 1, "0123456789abcdef:.") != (size_t) (end - host - 1)) {
-      portico_json_reader_error (r, NULL, "is not a valid host name");
-      return NULL;
-    }
-    return g_steal_pointer (&host);
-  }
-  if (strchr (host, ':')) {
-    portico_json_reader_error (r, NULL, "a port in hosts is not supported yet");
-    return NULL;
-  }
-  if (star) {
-    gboolean leftmost = star == host && host[1] == '.' && host[2] && !strchr (host + 1, '*');
-    gboolean rightmost = star == host + len - 1 && len > 2 && host[len - 2] == '.';
-
-    if (!leftmost && !rightmost) {
-      portico_json_reader_error (r, NULL,
-                                 "a wildcard must be the whole leftmost or rightmost label "
-                                 "(\"*.example.com\" or \"example.*\")");
-      return NULL;
-    }
-  }
-  if (strspn (host, "abcdefghijklmnopqrstuvwxyz0123456789-._*") != len || host[0] == '.' ||
-      host[len - 1] == '.' || strstr (host, "..")) {
-    portico_json_reader_error (r, NULL, "is not a valid host name");
-    return NULL;
-  }
-  return g_steal_pointer (&host);
-}
-
-static char *
-check_route_method (PorticoJsonReader *r, const char *value, gpointer user_data)
-{
-  size_t len = strlen (value);
-
-  if (len == 0 || strspn (value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != len) {
-    portico_json_reader_error (r, NULL, "must be an upper-case method such as \"GET\"");
-    return NULL;
-  }
-  return g_strdup (value);
-}
-
-static char *
-check_route_protocol (PorticoJsonReader *r, const char *value, gpointer user_data)
-{
-  if (g_str_equal (value, "http"))
-    return g_strdup (value);
-  if (g_str_equal (value, "https"))
-    portico_json_reader_error (r, NULL, "https routes are not supported yet");
-  else
-    portico_json_reader_error (r, NULL, "must be \"http\"");
-  return NULL;
-}
-
-static char *
-check_header_value (PorticoJsonReader *r, const char *value, gpointer user_data)
-{
-  return g_ascii_strdown (value, -1);
-}
-
-/* RFC 9110 token characters. */
-static gboolean
-valid_token (const char *text)
-{
-  size_t len = strlen (text);
-
-  return len > 0 &&
-         strspn (text, "!#$%&'*+-.^_`|~0123456789"
-                       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == len;
-}
-
-/* Returns FALSE when something in "headers" was wrong (already reported). */
-static gboolean
-load_route_headers (Loader *ld, JsonObject *object, PorticoRoute *route)
-{
-  g_autoptr(GHashTable) seen = NULL; /* lower-cased names, owned by route->headers */
-  JsonObject *headers;
-  GList *names;
-  gboolean valid = TRUE;
-
-  switch (portico_json_reader_get_object (ld->r, object, "headers", NULL, &headers)) {
-  case PORTICO_JSON_FIELD_ABSENT:
-    return TRUE;
-  case PORTICO_JSON_FIELD_INVALID:
-    return FALSE;
-  case PORTICO_JSON_FIELD_OK:
-    break;
-  }
-  portico_json_reader_push_key (ld->r, "headers");
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
-  names = json_object_get_members (headers);
-  for (GList *l = names; l; l = l->next) {
-    g_autofree char *name = g_ascii_strdown (l->data, -1);
-    g_auto(GStrv) values = NULL;
-    PorticoRouteHeader *header;
-
-    if (!valid_token (name)) {
-      portico_json_reader_error (ld->r, l->data, "is not a valid header name");
-      valid = FALSE;
-      continue;
-    }
-    if (g_str_equal (name, "host")) {
-      portico_json_reader_error (ld->r, l->data, "use \"hosts\" to match the Host header");
-      valid = FALSE;
-      continue;
-    }
-    if (g_hash_table_contains (seen, name)) {
-      portico_json_reader_error (ld->r, l->data, "duplicate header \"%s\"", name);
-      valid = FALSE;
-      continue;
-    }
-    switch (portico_json_reader_get_strings (ld->r, headers, l->data, check_header_value, NULL,
-                                             &values)) {
-    case PORTICO_JSON_FIELD_ABSENT:
-      portico_json_reader_error (ld->r, l->data, "must be an array of strings");
-      valid = FALSE;
-      continue;
-    case PORTICO_JSON_FIELD_INVALID:
-      valid = FALSE;
-      continue;
-    case PORTICO_JSON_FIELD_OK:
-      break;
-    }
-    if (!values[0]) {
-      portico_json_reader_error (ld->r, l->data, "must list at least one value");
-      valid = FALSE;
-      continue;
-    }
-    header = g_new0 (PorticoRouteHeader, 1);
-    header->name = g_steal_pointer (&name);
-    header->values = g_steal_pointer (&values);
-    g_ptr_array_add (route->headers, header);
-    g_hash_table_add (seen, header->name);
-  }
-  g_list_free (names);
-  portico_json_reader_pop (ld->r);
-  return valid;
-}
-
-/* Reads an array of strings that may be left out; an empty one counts as
- * none. Returns FALSE when it was wrong (already reported). */
-static gboolean
-load_route_strings (Loader *ld, JsonObject *object, const char *key, PorticoJsonStringCheck check,
-                    GStrv *out)
-{
-  PorticoJsonField result = portico_json_reader_get_strings (ld->r, object, key, check, NULL, out);
-
-  if (*out && !(*out)[0])
-    g_clear_pointer (out, g_strfreev);
-  return result != PORTICO_JSON_FIELD_INVALID;
-}
-
-static void
-load_route (Loader *ld, JsonNode *node, gpointer data)
-{
-  static const char *const keys[] = { "name", "paths", "hosts", "methods", "headers", "strip_path",
-                                      "preserve_host", "regex_priority", "protocols", "plugins",
-                                      "tags", NULL };
-  PorticoService *service = data;
-  PluginScope scope = { 0 };
-  g_auto(GStrv) protocols = NULL;
-  PorticoRoute *route;
-  JsonObject *object;
-  gboolean valid = TRUE;
-  gint64 priority = 0;
-
-  if (!(object = portico_json_reader_as_object (ld->r, node, keys)))
-    return;
-  route = g_new0 (PorticoRoute, 1);
-  route->headers = g_ptr_array_new_with_free_func (route_header_free);
-  route->strip_path = TRUE;
-  route->service = service;
-  route->index = ld->config->routes->len;
-  g_ptr_array_add (ld->config->routes, route);
-  g_ptr_array_add (service->routes, route);
-
-  route->name = load_name (ld, object, "route", ld->routes, route, FALSE);
-  valid &= load_route_strings (ld, object, "paths", check_route_path, &route->paths);
-  valid &= load_route_strings (ld, object, "hosts", check_route_host, &route->hosts);
-  valid &= load_route_strings (ld, object, "methods", check_route_method, &route->methods);
-  valid &= load_route_headers (ld, object, route);
-  if (valid && !route->paths && !route->hosts && !route->methods && route->headers->len == 0)
-    portico_json_reader_error (ld->r, NULL,
-                               "must have at least one of paths, hosts, methods, headers");
-
-  portico_json_reader_get_bool (ld->r, object, "strip_path", &route->strip_path);
-  portico_json_reader_get_bool (ld->r, object, "preserve_host", &route->preserve_host);
-  portico_json_reader_get_int (ld->r, object, "regex_priority", G_MININT, G_MAXINT, &priority);
-  route->regex_priority = (int) priority;
-  portico_json_reader_get_strings (ld->r, object, "protocols", check_route_protocol, NULL,
-                                   &protocols);
-  skip_tags (ld, object);
-
-  scope.route = route;
-  each_element (ld, object, "plugins", load_plugin, &scope);
-}
-
-/* Fills protocol, host, port and path from "url". */
-static gboolean
-load_service_url (Loader *ld, const char *url, PorticoService *service)
-{
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
-  const char *scheme = uri ? g_uri_get_scheme (uri) : NULL;
-  const char *problem = NULL;
-
-  if (!uri || !g_uri_get_host (uri) || !*g_uri_get_host (uri))
-    problem = "must be a URL such as \"http://host:port/path\"";
-  else if (g_ascii_strcasecmp (scheme, "https") == 0)
-    problem = "https services are not supported yet";
-  else if (g_ascii_strcasecmp (scheme, "http") != 0)
-    problem = "must start with \"http://\"";
-  else if (g_uri_get_userinfo (uri) || g_uri_get_query (uri) || g_uri_get_fragment (uri))
-    problem = "must not have a user, a query or a fragment";
-  else if (g_uri_get_port (uri) == 0)
-    problem = "must not have port 0";
-  if (problem) {
-    portico_json_reader_error (ld->r, "url", "%s", problem);
-    return FALSE;
-  }
-  service->protocol = g_strdup ("http");
-  service->host = g_strdup (g_uri_get_host (uri));
-  service->port = g_uri_get_port (uri) > 0 ? (guint16) g_uri_get_port (uri) : 80;
-  if (*g_uri_get_path (uri))
-    service->path = g_strdup (g_uri_get_path (uri));
-  return TRUE;
-}
-
-/* Fills protocol, host, port and path from the keys of those names. */
-static gboolean
-load_service_parts (Loader *ld, JsonObject *object, PorticoService *service)
-{
-  const char *protocol = "http", *host, *path;
-  gboolean valid = TRUE;
-  guint port = 80;
-
-  portico_json_reader_get_string (ld->r, object, "protocol", &protocol);
-  if (!g_str_equal (protocol, "http")) {
-    if (g_str_equal (protocol, "https"))
-      portico_json_reader_error (ld->r, "protocol", "https services are not supported yet");
-    else
-      portico_json_reader_error (ld->r, "protocol", "must be \"http\" or \"https\"");
-    valid = FALSE;
-  }
-  service->protocol = g_strdup (protocol);
-  if (portico_json_member (object, "host")) {
-    if ((host = portico_json_reader_require_string (ld->r, object, "host")))
-      service->host = g_strdup (host);
-    else
-      valid = FALSE;
-  } else {
-    portico_json_reader_error (ld->r, NULL, "must have a url or a host");
-    valid = FALSE;
-  }
-  portico_json_reader_get_uint (ld->r, object, "port", 1, 65535, &port);
-  service->port = (guint16) port;
-  if (portico_json_reader_get_string (ld->r, object, "path", &path) == PORTICO_JSON_FIELD_OK) {
-    if (path[0] == '/')
-      service->path = g_strdup (path);
-    else
-      portico_json_reader_error (ld->r, "path", "must start with \"/\"");
-  }
-  return valid;
-}
-
-/* The service's host is an upstream of this config, or something to
- * resolve now: a worker must never wait for DNS. */
-static void
-load_service_target (Loader *ld, JsonObject *object, PorticoService *service)
-{
-  static const char *const parts[] = { "protocol", "host", "port", "path", NULL };
-  g_autoptr(GError) error = NULL;
-  const char *url, *key = "url";
-
-  switch (portico_json_reader_get_string (ld->r, object, "url", &url)) {
-  case PORTICO_JSON_FIELD_INVALID:
-    return;
-  case PORTICO_JSON_FIELD_OK:
-    for (guint i = 0; parts[i]; i++) {
-      if (portico_json_member (object, parts[i]))
-        portico_json_reader_error (ld->r, parts[i], "cannot be used together with url");
-    }
-    if (!load_service_url (ld, url, service))
-      return;
-    break;
-  case PORTICO_JSON_FIELD_ABSENT:
-    key = "host";
-    if (!load_service_parts (ld, object, service))
-      return;
-    break;
-  }
-  if ((service->upstream = g_hash_table_lookup (ld->upstreams, service->host)))
-    return;
-  if (!resolve (service->host, service->port, FALSE, &service->address, &error)) {
-    portico_json_reader_error (ld->r, key, "%s", error->message);
-    return;
-  }
-  service->address.text = strchr (service->host, ':')
-                              ? g_strdup_printf ("[%s]:%u", service->host, service->port)
-                              : g_strdup_printf ("%s:%u", service->host, service->port);
-}
-
-static void
-load_service (Loader *ld, JsonNode *node, gpointer data)
-{
-  static const char *const keys[] = { "name", "url", "protocol", "host", "port", "path",
-                                      "connect_timeout", "write_timeout", "read_timeout",
-                                      "retries", "routes", "plugins", "tags", NULL };
-  PluginScope scope = { 0 };
-  PorticoService *service;
-  JsonObject *object;
-
-  if (!(object = portico_json_reader_as_object (ld->r, node, keys)))
-    return;
-  service = g_new0 (PorticoService, 1);
-  service->routes = g_ptr_array_new ();
-  service->connect_timeout = service->write_timeout = service->read_timeout = 60000;
-  service->retries = 5;
-  g_ptr_array_add (ld->config->services, service);
-
-  service->name = load_name (ld, object, "service", ld->services, service, TRUE);
-  load_service_target (ld, object, service);
-  portico_json_reader_get_uint (ld->r, object, "connect_timeout", 1, MAX_MS,
-                                &service->connect_timeout);
-  portico_json_reader_get_uint (ld->r, object, "write_timeout", 1, MAX_MS, &service->write_timeout);
-  portico_json_reader_get_uint (ld->r, object, "read_timeout", 1, MAX_MS, &service->read_timeout);
-  portico_json_reader_get_uint (ld->r, object, "retries", 0, 32767, &service->retries);
-  skip_tags (ld, object);
-  each_element (ld, object, "routes", load_route, service);
-  scope.service = service;
-  each_element (ld, object, "plugins", load_plugin, &scope);
-}
-
-/* ---- consumers ------------------------------------------------------------------ */
-
-/* Credentials are read by the auth plugins from the consumer's JSON; here
- * only their shape is checked, and that two consumers never share one. */
-typedef struct {
-  const char *key;             /* "keyauth_credentials" */
-  const char *const fields[6]; /* the allowed fields, "tags" last */
-  const char *const required[3]; /* the fields every entry needs */
-  const char *unique;          /* a field no two entries may share, or NULL */
-  gboolean secret;             /* the unique field must not be printed */
-} CredentialKind;
-
-static const CredentialKind credential_kinds[] = {
-  { "keyauth_credentials", { "key", "tags" }, { "key" }, "key", TRUE },
-  { "basicauth_credentials", { "username", "password", "tags" }, { "username", "password" },
-    "username", FALSE },
-  { "jwt_secrets", { "key", "secret", "algorithm", "rsa_public_key", "tags" }, { "key" }, "key",
-    FALSE },
-  { "acls", { "group", "tags" }, { "group" }, NULL, FALSE },
-};
-
-static const char *const jwt_algorithms[] = {
-  "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
-  "PS256", "PS384", "PS512", "EdDSA", NULL,
-};
-
-static const char *
-credential_field (const CredentialKind *kind, const char *const *values, const char *field)
-{
-  for (guint i = 0; kind->fields[i]; i++) {
-    if (g_str_equal (kind->fields[i], field))
-      return values[i];
-  }
-  return NULL;
-}
-
-/* The algorithm decides which of secret and rsa_public_key is needed. */
-static void
-check_jwt_algorithm (Loader *ld, const CredentialKind *kind, const char *const *values)
-{
-  const char *algorithm = credential_field (kind, values, "algorithm");
-  const char *needs;
-
-  algorithm = algorithm ? algorithm : "HS256";
-  if (!g_strv_contains (jwt_algorithms, algorithm)) {
-    g_autofree char *list = g_strjoinv (", ", (GStrv) jwt_algorithms);
-
-    portico_json_reader_error (ld->r, "algorithm", "must be one of: %s", list);
-    return;
-  }
-  needs = algorithm[0] == 'H' ? "secret" : "rsa_public_key";
-  if (!credential_field (kind, values, needs))
-    portico_json_reader_error (ld->r, needs, "is required with algorithm %s", algorithm);
-}
-
-static void
-load_credential (Loader *ld, JsonNode *node, gpointer data)
-{
-  const CredentialKind *kind = data;
-  const char *values[G_N_ELEMENTS (kind->fields)] = { NULL };
-  const char *unique, *first_at;
-  JsonObject *object;
-  gboolean valid = TRUE;
-
-  if (!(object = portico_json_reader_as_object (ld->r, node, kind->fields)))
-    return;
-  skip_tags (ld, object);
-  for (guint i = 0; kind->fields[i]; i++) {
-    const char *field = kind->fields[i];
-
-    if (g_str_equal (field, "tags"))
-      continue;
-    if (g_strv_contains (kind->required, field))
-      valid &= (values[i] = portico_json_reader_require_string (ld->r, object, field)) != NULL;
-    else
-      valid &= portico_json_reader_get_string (ld->r, object, field, &values[i]) !=
-               PORTICO_JSON_FIELD_INVALID;
-  }
-  if (kind->unique && (unique = credential_field (kind, values, kind->unique))) {
-    portico_json_reader_push_key (ld->r, kind->unique);
-    if ((first_at = portico_json_reader_claim (ld->r, kind->key, unique)) && kind->secret)
-      portico_json_reader_error (ld->r, NULL, "duplicate %s (also used at %s)", kind->unique,
-                                 first_at);
-    else if (first_at)
-      portico_json_reader_error (ld->r, NULL, "duplicate %s \"%s\" (also used at %s)",
-                                 kind->unique, unique, first_at);
-    portico_json_reader_pop (ld->r);
-  }
-  if (valid && g_str_equal (kind->key, "jwt_secrets"))
-    check_jwt_algorithm (ld, kind, values);
-}
-
-static void
-consumer_free (gpointer data)
-{
-  PorticoConsumer *consumer = data;
-
-  g_free (consumer->username);
-  g_free (consumer->custom_id);
-  g_clear_pointer (&consumer->node, json_node_unref);
-  g_free (consumer);
-}
-
-/* Reads "username" or "custom_id" and registers it; FALSE if it was wrong. */
-static gboolean
-load_consumer_id (Loader *ld, JsonObject *object, const char *key, GHashTable *ids,
-                  PorticoConsumer *consumer, char **out)
-{
-  const char *id;
-
-  switch (portico_json_reader_get_nonempty_string (ld->r, object, key, &id)) {
-  case PORTICO_JSON_FIELD_ABSENT:
-    return TRUE;
-  case PORTICO_JSON_FIELD_INVALID:
-    return FALSE;
-  case PORTICO_JSON_FIELD_OK:
-    break;
-  }
-  *out = g_strdup (id);
-  if (g_hash_table_contains (ids, id))
-    portico_json_reader_error (ld->r, key, "duplicate consumer %s \"%s\"", key, id);
-  else
-    g_hash_table_insert (ids, *out, consumer);
-  return TRUE;
-}
-
-static void
-load_consumer (Loader *ld, JsonNode *node, gpointer data)
-{
-  static const char *const keys[] = { "username", "custom_id", "tags", "keyauth_credentials",
-                                      "basicauth_credentials", "jwt_secrets", "acls", NULL };
-  PorticoConsumer *consumer;
-  JsonObject *object;
-  gboolean valid = TRUE;
-
-  if (!(object = portico_json_reader_as_object (ld->r, node, keys)))
-    return;
-  consumer = g_new0 (PorticoConsumer, 1);
-  consumer->node = json_node_ref (node);
-  g_ptr_array_add (ld->config->consumers, consumer);
-
-  valid &= load_consumer_id (ld, object, "username", ld->usernames, consumer,
-                             &consumer->username);
-  valid &= load_consumer_id (ld, object, "custom_id", ld->custom_ids, consumer,
-                             &consumer->custom_id);
-  if (valid && !consumer->username && !consumer->custom_id)
-    portico_json_reader_error (ld->r, NULL, "must have a username or a custom_id");
-  skip_tags (ld, object);
-  for (guint i = 0; i < G_N_ELEMENTS (credential_kinds); i++)
-    each_element (ld, object, credential_kinds[i].key, load_credential,
-                  (gpointer) &credential_kinds[i]);
-}
-
 /* ---- the document ------------------------------------------------------------------ */
 
 static void
-load_document (Loader *ld, JsonNode *root)
+load_document (PorticoConfigLoader *ld, JsonNode *root)
 {
   static const char *const keys[] = { "_format_version", "node", "services", "upstreams",
                                       "consumers", "plugins", NULL };
@@ -1162,13 +243,8 @@ load_document (Loader *ld, JsonNode *root)
   else if (!(text = portico_json_string (version)) || !g_str_equal (text, "1"))
     portico_json_reader_error (ld->r, "_format_version", "must be \"1\"");
 
-  /* Services refer to upstreams and plugins to everything: load the
-   * referred-to first, whatever the order in the file. */
   load_node (ld, object);
-  each_element (ld, object, "upstreams", load_upstream, NULL);
-  each_element (ld, object, "services", load_service, NULL);
-  each_element (ld, object, "consumers", load_consumer, NULL);
-  each_element (ld, object, "plugins", load_plugin, NULL);
+  portico_config_load_entities (ld, object);
 }
 
 void
@@ -1197,11 +273,7 @@ config_new (const char *source)
 
   config->source = g_strdup (source);
   config->node.listen = g_ptr_array_new_with_free_func (listen_free);
-  config->services = g_ptr_array_new_with_free_func (service_free);
-  config->routes = g_ptr_array_new_with_free_func (route_free);
-  config->upstreams = g_ptr_array_new_with_free_func (upstream_free);
-  config->consumers = g_ptr_array_new_with_free_func (consumer_free);
-  config->plugins = g_ptr_array_new_with_free_func (plugin_free);
+  portico_config_entities_init (config);
   return config;
 }
 
@@ -1212,7 +284,7 @@ portico_config_load_data (const char *data, gssize len, const char *source, GPtr
   g_autoptr(PorticoJsonReader) reader = NULL;
   g_autoptr(PorticoConfig) config = NULL;
   GPtrArray *found;
-  Loader ld = { 0 };
+  PorticoConfigLoader ld = { 0 };
   JsonNode *root;
 
   g_return_val_if_fail (data != NULL, NULL);

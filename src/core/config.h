@@ -10,7 +10,8 @@
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
-#include <sys/socket.h>
+
+#include "core/address.h"
 
 G_BEGIN_DECLS
 
@@ -18,15 +19,6 @@ typedef enum {
   PORTICO_EVENT_BACKEND_EPOLL = 0, /* one epoll fd for all sockets (default) */
   PORTICO_EVENT_BACKEND_POLL,      /* one GLib source per socket, for comparison */
 } PorticoEventBackend;
-
-/* A resolved socket address with the text it came from. */
-typedef struct {
-  char *text; /* "127.0.0.1:8000", "[::1]:8000" as written */
-  char *host; /* "127.0.0.1", "::1", "localhost" */
-  guint16 port;
-  struct sockaddr_storage addr;
-  socklen_t addr_len;
-} PorticoAddress;
 
 typedef struct {
   PorticoAddress address;
@@ -152,13 +144,6 @@ PorticoConfig *portico_config_load_file (const char *path, GPtrArray *errors, GE
 PorticoConfig *portico_config_load_data (const char *data, gssize len, const char *source,
                                          GPtrArray *errors, GError **error);
 void portico_config_free (PorticoConfig *config);
-
-/* Parses "host:port", "[v6]:port" or a bare "port" (meaning 0.0.0.0:port)
- * and resolves the host (blocking: only at load time, never in a worker).
- * @default_port is used when the text has no port (0: a port is required). */
-gboolean portico_address_parse (const char *text, guint16 default_port, PorticoAddress *out,
-                                 GError **error);
-void portico_address_clear (PorticoAddress *address);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PorticoConfig, portico_config_free)
 

@@ -6,7 +6,7 @@
  * (size lines, extensions, CRLFs) is looked at byte by byte.
  */
 #include "http/chunked.h"
-#include "http/http-parser.h"
+#include "http/http-private.h"
 
 #include <string.h>
 
@@ -62,12 +62,6 @@ fail (PorticoChunkedDecoder *d, const char *reason)
   return PORTICO_CHUNKED_ERROR;
 }
 
-static inline gboolean
-is_ows (guint8 c)
-{
-  return c == ' ' || c == '\t';
-}
-
 /* HTAB, SP, VCHAR, obs-text: what a quoted-pair may escape */
 static inline gboolean
 is_text (guint8 c)
@@ -108,7 +102,7 @@ size_line_byte (PorticoChunkedDecoder *d, guint8 c)
         d->state = S_SIZE_LF;
       else if (c == ';')
         d->state = S_EXT_NAME_START;
-      else if (is_ows (c))
+      else if (portico_http_is_ows (c))
         d->state = S_EXT_WS;
       else
         break;
@@ -117,14 +111,14 @@ size_line_byte (PorticoChunkedDecoder *d, guint8 c)
     case S_EXT_WS:
       if (c == ';')
         d->state = S_EXT_NAME_START;
-      else if (!is_ows (c))
+      else if (!portico_http_is_ows (c))
         break;
       return TRUE;
 
     case S_EXT_NAME_START:
       if (tchar)
         d->state = S_EXT_NAME;
-      else if (!is_ows (c))
+      else if (!portico_http_is_ows (c))
         break;
       return TRUE;
 
@@ -136,7 +130,7 @@ size_line_byte (PorticoChunkedDecoder *d, guint8 c)
         d->state = S_EXT_VALUE_START;
       else if (c == ';')
         d->state = S_EXT_NAME_START;
-      else if (is_ows (c))
+      else if (portico_http_is_ows (c))
         d->state = S_EXT_NAME_WS;
       else if (c == '\r' && d->state == S_EXT_NAME)
         d->state = S_SIZE_LF;
@@ -149,7 +143,7 @@ size_line_byte (PorticoChunkedDecoder *d, guint8 c)
         d->state = S_EXT_VALUE;
       else if (c == '"')
         d->state = S_EXT_QUOTED;
-      else if (!is_ows (c))
+      else if (!portico_http_is_ows (c))
         break;
       return TRUE;
 
@@ -159,7 +153,7 @@ size_line_byte (PorticoChunkedDecoder *d, guint8 c)
         ;
       else if (c == ';')
         d->state = S_EXT_NAME_START;
-      else if (is_ows (c))
+      else if (portico_http_is_ows (c))
         d->state = S_EXT_WS;
       else if (c == '\r')
         d->state = S_SIZE_LF;

@@ -5,11 +5,10 @@
  * here, so the message forwarded upstream means one thing only.
  *
  * One pass over the head, no allocation. Byte classes are table lookups;
- * line ends are found with memchr or by the class scans themselves.
+ * line ends are found with memchr or by the class scans themselves. Field
+ * lines and the lists in their values are read in http-fields.c.
  */
-#include "http/http-parser.h"
-
-#include <string.h>
+#include "http/http-private.h"
 
 /* RFC 9112 2.2 lets a server skip empty lines before the request line; a
  * few are tolerated, a stream of them is not a request. */
@@ -18,22 +17,10 @@
 /* Content-Length and chunk sizes above this are refused as overflows. */
 #define MAX_BODY_LENGTH (G_GUINT64_CONSTANT (1) << 62)
 
-/* token (RFC 9110 5.6.2): method, field names, transfer codings. */
-const guint8 portico_http_tchar[256] = {
-  ['!'] = 1, ['#' ... '\''] = 1, ['*' ... '+'] = 1, ['-' ... '.'] = 1,
-  ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['^' ... 'z'] = 1, ['|'] = 1, ['~'] = 1,
-};
-
 /* Request-target: visible ASCII. A fragment ('#') is never sent in a request
  * (RFC 9112 3.2), so it is refused rather than forwarded. */
 static const guint8 target_chars[256] = {
   [0x21 ... 0x22] = 1, [0x24 ... 0x7e] = 1,
-};
-
-/* field-value and reason-phrase: VCHAR, obs-text, SP, HTAB. No CR, LF, NUL,
- * DEL or other control. */
-static const guint8 value_chars[256] = {
-  ['\t'] = 1, [0x20 ... 0x7e] = 1, [0x80 ... 0xff] = 1,
 };
 
 /* reg-name without pct-encoding: unreserved and sub-delims (RFC 3986 3.2.2).
@@ -47,212 +34,12 @@ static const guint8 digit_chars[256] = {
   ['0' ... '9'] = 1,
 };
 
-static inline const char *
-skip_class (const char *p, const char *end, const guint8 *table)
-{
-  while (end - p >= 4)
-    {
-      if (!table[(guint8) p[0]])
-        return p;
-      if (!table[(guint8) p[1]])
-        return p + 1;
-      if (!table[(guint8) p[2]])
-        return p + 2;
-      if (!table[(guint8) p[3]])
-        return p + 3;
-      p += 4;
-    }
-  while (p < end && table[(guint8) *p])
-    p++;
-  return p;
-}
-
-/* skip_class (p, end, value_chars), eight bytes at a time while no byte is
- * below 0x20 or equal to 0x7f; the table settles the word that has one
- * (HTAB included). Exact: the "has a byte less than n" test has no false
- * negatives for n <= 0x80. */
-static inline const char *
-skip_value (const char *p, const char *end)
-{
-  const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
-  const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
-
-  while (end - p >= 8)
-    {
-      guint64 x, del;
-
-      memcpy (&x, p, 8);
-      del = x ^ (ones * 0x7f);
-      if ((((x - ones * 0x20) & ~x) | ((del - ones) & ~del)) & highs)
-        break;
-      p += 8;
-    }
-  return skip_class (p, end, value_chars);
-}
-
-static inline guint8
-ascii_lower (guint8 c)
-{
-  return (guint8) (c - 'A') < 26 ? c + 32 : c;
-}
-
-static inline gboolean
-is_ows (char c)
-{
-  return c == ' ' || c == '\t';
-}
-
-/* Case-insensitive comparison of @s/@len with the NUL-terminated @word. */
-static gboolean
-ci_equal (const char *s, size_t len, const char *word)
-{
-  size_t i;
-
-  for (i = 0; i < len; i++)
-    if (word[i] == '\0' || ascii_lower ((guint8) s[i]) != ascii_lower ((guint8) word[i]))
-      return FALSE;
-  return word[i] == '\0';
-}
-
 void
 portico_http_limits_init (PorticoHttpLimits *limits)
 {
   limits->max_request_line = 8192;
   limits->max_head = 32768;
   limits->max_headers = PORTICO_HTTP_MAX_HEADERS;
-}
-
-gboolean
-portico_http_name_is (const char *name, size_t name_len, const char *lower)
-{
-  return ci_equal (name, name_len, lower);
-}
-
-/* One element of a comma-separated list, OWS removed. Unlike the public
- * iterator it also returns empty elements, which the framing fields refuse.
- * Quoted strings are not looked into: none of the lists read here has any. */
-static gboolean
-list_element (const char *value, size_t value_len, size_t *pos, const char **elem, size_t *elem_len)
-{
-  const char *p, *stop, *comma;
-
-  if (*pos > value_len)
-    return FALSE;
-  p = value + *pos;
-  comma = memchr (p, ',', value_len - *pos);
-  stop = comma != NULL ? comma : value + value_len;
-  *pos = (size_t) (stop - value) + 1;
-  while (p < stop && is_ows (*p))
-    p++;
-  while (stop > p && is_ows (stop[-1]))
-    stop--;
-  *elem = p;
-  *elem_len = (size_t) (stop - p);
-  return TRUE;
-}
-
-gboolean
-portico_http_list_next_token (const char *value, size_t value_len, size_t *pos,
-                              const char **token, size_t *token_len)
-{
-  while (list_element (value, value_len, pos, token, token_len))
-    if (*token_len > 0)
-      return TRUE;
-  return FALSE;
-}
-
-gboolean
-portico_http_list_has_token (const char *value, size_t value_len, const char *token)
-{
-  size_t pos = 0, len;
-  const char *t;
-
-  while (portico_http_list_next_token (value, value_len, &pos, &t, &len))
-    if (ci_equal (t, len, token))
-      return TRUE;
-  return FALSE;
-}
-
-const PorticoHttpHeader *
-portico_http_find_header (const PorticoHttpHeader *headers, size_t n, const char *lower)
-{
-  size_t i;
-
-  for (i = 0; i < n; i++)
-    if (ci_equal (headers[i].name, headers[i].name_len, lower))
-      return &headers[i];
-  return NULL;
-}
-
-/* Scans one field line at @p, stopping at @end. */
-static inline PorticoHttpParseResult
-parse_field (const char *p, const char *end, PorticoHttpHeader *field, const char **next,
-             const char **reason)
-{
-  const char *name = p, *value, *value_end;
-
-  if (p == end)
-    return PORTICO_HTTP_INCOMPLETE;
-  if (is_ows (*p))
-    {
-      *reason = "obsolete line folding";
-      return PORTICO_HTTP_ERROR;
-    }
-  p = skip_class (p, end, portico_http_tchar);
-  if (p == end)
-    return PORTICO_HTTP_INCOMPLETE;
-  if (*p != ':' || p == name)
-    {
-      if (is_ows (*p))
-        *reason = "whitespace before the colon of a field";
-      else if (*p == '\n')
-        *reason = "bare LF";
-      else
-        *reason = "invalid field name";
-      return PORTICO_HTTP_ERROR;
-    }
-  field->name = name;
-  field->name_len = (size_t) (p - name);
-
-  p++;
-  while (p < end && is_ows (*p))
-    p++;
-  value = p;
-  p = skip_value (p, end);
-  if (p == end)
-    return PORTICO_HTTP_INCOMPLETE;
-  if (*p != '\r')
-    {
-      *reason = *p == '\n' ? "bare LF" : "invalid character in a field value";
-      return PORTICO_HTTP_ERROR;
-    }
-  if (p + 1 == end)
-    return PORTICO_HTTP_INCOMPLETE;
-  if (p[1] != '\n')
-    {
-      *reason = "CR not followed by LF";
-      return PORTICO_HTTP_ERROR;
-    }
-  value_end = p;
-  while (value_end > value && is_ows (value_end[-1]))
-    value_end--;
-  field->value = value;
-  field->value_len = (size_t) (value_end - value);
-  *next = p + 2;
-  return PORTICO_HTTP_OK;
-}
-
-PorticoHttpParseResult
-portico_http_parse_field_line (const char *buf, size_t len, PorticoHttpHeader *field,
-                               size_t *line_len, const char **error_reason)
-{
-  const char *next = NULL;
-  PorticoHttpParseResult r;
-
-  r = parse_field (buf, buf + len, field, &next, error_reason);
-  if (r == PORTICO_HTTP_OK)
-    *line_len = (size_t) (next - buf);
-  return r;
 }
 
 /* Where a head scan stands. The scans never look past @end, which the head
@@ -352,7 +139,7 @@ scan_fields (Scan *s, const char *p, PorticoHttpHeader *headers, size_t *n_heade
         }
       if (n == s->max_headers)
         return scan_fail (s, 431, "too many header fields");
-      r = parse_field (p, s->end, &headers[n], &p, &s->reason);
+      r = portico_http_scan_field (p, s->end, &headers[n], &p, &s->reason);
       if (r == PORTICO_HTTP_INCOMPLETE)
         return scan_stop (s);
       if (r == PORTICO_HTTP_ERROR)
@@ -409,7 +196,7 @@ host_is_valid (const char *h, size_t len, gboolean need_port)
   if (*p != ':')
     return FALSE;
   port = ++p;
-  p = skip_class (p, end, digit_chars);
+  p = portico_http_skip_class (p, end, digit_chars);
   return p == end && p > port && p - port <= 5;
 }
 
@@ -478,7 +265,9 @@ parse_absolute_form (const char *t, size_t len, PorticoHttpRequest *req)
   const char *end = t + len, *colon, *a, *p;
 
   colon = memchr (t, ':', len);
-  if (colon == NULL || !(ci_equal (t, (size_t) (colon - t), "http") || ci_equal (t, (size_t) (colon - t), "https")))
+  if (colon == NULL
+      || !(portico_http_ci_equal (t, (size_t) (colon - t), "http")
+           || portico_http_ci_equal (t, (size_t) (colon - t), "https")))
     return FALSE;
   if (end - colon < 3 || colon[1] != '/' || colon[2] != '/')
     return FALSE;
@@ -499,7 +288,7 @@ parse_request_line (Scan *s, const char *line, const char *cr, PorticoHttpReques
   const char *m_end, *t, *t_end;
   int status;
 
-  m_end = skip_class (line, cr, portico_http_tchar);
+  m_end = portico_http_skip_class (line, cr, portico_http_tchar);
   if (m_end == line || m_end == cr || *m_end != ' ')
     return scan_fail (s, 400, "invalid method");
   req->method = line;
@@ -507,7 +296,7 @@ parse_request_line (Scan *s, const char *line, const char *cr, PorticoHttpReques
   req->method_id = method_lookup (line, req->method_len);
 
   t = m_end + 1;
-  t_end = skip_class (t, cr, target_chars);
+  t_end = portico_http_skip_class (t, cr, target_chars);
   if (t_end == t)
     return scan_fail (s, 400, "empty request-target");
   if (t_end == cr)
@@ -589,7 +378,7 @@ note_content_length (FieldInfo *fi, const PorticoHttpHeader *h, const char **rea
   const char *e;
   uint64_t v;
 
-  while (list_element (h->value, h->value_len, &pos, &e, &len))
+  while (portico_http_list_element (h->value, h->value_len, &pos, &e, &len))
     {
       if (!parse_decimal (e, len, &v))
         {
@@ -616,14 +405,14 @@ note_transfer_encoding (FieldInfo *fi, const PorticoHttpHeader *h)
   const char *e;
 
   fi->has_te = TRUE;
-  while (list_element (h->value, h->value_len, &pos, &e, &len))
+  while (portico_http_list_element (h->value, h->value_len, &pos, &e, &len))
     {
       const char *end = e + len;
-      const char *t_end = skip_class (e, end, portico_http_tchar);
+      const char *t_end = portico_http_skip_class (e, end, portico_http_tchar);
       const char *rest = t_end;
       gboolean chunked;
 
-      while (rest < end && is_ows (*rest))
+      while (rest < end && portico_http_is_ows (*rest))
         rest++;
       if (t_end == e || (rest < end && *rest != ';'))
         {
@@ -631,7 +420,7 @@ note_transfer_encoding (FieldInfo *fi, const PorticoHttpHeader *h)
           fi->te_last_chunked = FALSE;
           continue;
         }
-      chunked = ci_equal (e, (size_t) (t_end - e), "chunked");
+      chunked = portico_http_ci_equal (e, (size_t) (t_end - e), "chunked");
       if (chunked)
         {
           if (rest < end)
@@ -650,11 +439,12 @@ note_connection (FieldInfo *fi, const PorticoHttpHeader *h)
   size_t pos = 0, len;
   const char *t;
 
-  while (portico_http_list_next_token (h->value, h->value_len, &pos, &t, &len))
+  /* elements, not tokens: an empty one matches neither name anyway */
+  while (portico_http_list_element (h->value, h->value_len, &pos, &t, &len))
     {
-      if (ci_equal (t, len, "close"))
+      if (portico_http_ci_equal (t, len, "close"))
         fi->conn_close = TRUE;
-      else if (ci_equal (t, len, "keep-alive"))
+      else if (portico_http_ci_equal (t, len, "keep-alive"))
         fi->conn_keep_alive = TRUE;
     }
 }
@@ -666,8 +456,8 @@ note_expect (FieldInfo *fi, const PorticoHttpHeader *h)
   const char *e;
 
   fi->has_expect = TRUE;
-  while (list_element (h->value, h->value_len, &pos, &e, &len))
-    if (!ci_equal (e, len, "100-continue"))
+  while (portico_http_list_element (h->value, h->value_len, &pos, &e, &len))
+    if (!portico_http_ci_equal (e, len, "100-continue"))
       fi->expect_other = TRUE;
 }
 
@@ -685,7 +475,7 @@ gather_fields (const PorticoHttpHeader *headers, size_t n, FieldInfo *fi, const 
       switch (h->name_len)
         {
         case 4:
-          if (ci_equal (h->name, 4, "host"))
+          if (portico_http_ci_equal (h->name, 4, "host"))
             {
               fi->host = h;
               fi->n_host++;
@@ -694,19 +484,19 @@ gather_fields (const PorticoHttpHeader *headers, size_t n, FieldInfo *fi, const 
             }
           break;
         case 6:
-          if (ci_equal (h->name, 6, "expect"))
+          if (portico_http_ci_equal (h->name, 6, "expect"))
             note_expect (fi, h);
           break;
         case 10:
-          if (ci_equal (h->name, 10, "connection"))
+          if (portico_http_ci_equal (h->name, 10, "connection"))
             note_connection (fi, h);
           break;
         case 14:
-          if (ci_equal (h->name, 14, "content-length") && !note_content_length (fi, h, reason))
+          if (portico_http_ci_equal (h->name, 14, "content-length") && !note_content_length (fi, h, reason))
             return FALSE;
           break;
         case 17:
-          if (ci_equal (h->name, 17, "transfer-encoding"))
+          if (portico_http_ci_equal (h->name, 17, "transfer-encoding"))
             note_transfer_encoding (fi, h);
           break;
         default:
@@ -854,7 +644,7 @@ parse_status_line (Scan *s, const char *line, const char *cr, PorticoHttpRespons
       if (*reason != ' ')
         return scan_fail (s, 502, "invalid status code");
       reason++;
-      if (skip_class (reason, cr, value_chars) != cr)
+      if (portico_http_skip_class (reason, cr, portico_http_value_chars) != cr)
         return scan_fail (s, 502, "invalid character in the reason phrase");
     }
   resp->reason = reason;

@@ -120,6 +120,8 @@ PorticoHttpParseResult portico_http_parse_response (const char *buf, size_t len,
                                                     PorticoHttpMethod request_method,
                                                     PorticoHttpResponse *resp);
 
+/* Field lines and lists (http-fields.c). */
+
 /* Case-insensitive comparison of a header name with a NUL-terminated name. */
 gboolean portico_http_name_is (const char *name, size_t name_len, const char *lower);
 
@@ -144,10 +146,7 @@ PorticoHttpParseResult portico_http_parse_field_line (const char *buf, size_t le
                                                       PorticoHttpHeader *field, size_t *line_len,
                                                       const char **error_reason);
 
-/* For the http/ codecs only: 1 for the bytes of a token (RFC 9110 5.6.2). */
-extern const guint8 portico_http_tchar[256];
-
-/* Normalizes an absolute path for routing: decodes %XX of unreserved
+/* Normalizes an absolute path for routing (path.c): decodes %XX of unreserved
  * characters, upper-cases the hex of the other escapes, merges "//", and
  * removes "." and ".." segments (RFC 3986 5.2.4). @out must have room for
  * @len bytes. An encoded '/' stays encoded. Returns FALSE (the client

@@ -5,6 +5,8 @@
  */
 #include "lab/mock-options.h"
 
+#include "core/address.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -24,23 +26,20 @@ mock_fail (GError **error, const char *format, ...)
   return FALSE;
 }
 
+/* "IP:PORT" or "[IPv6]:PORT", read as the gateway's config reads addresses;
+ * the mock takes only an IP literal on loopback. */
 static GInetSocketAddress *
 mock_parse_listen (const char *text)
 {
-  const char *colon = strrchr (text, ':');
-  g_autofree char *host = NULL;
+  PorticoAddress address;
   g_autoptr(GInetAddress) ip = NULL;
-  guint64 port;
+  guint16 port;
 
-  if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL))
+  if (!portico_address_parse (text, 0, &address, NULL))
     return NULL;
-  host = g_strndup (text, colon - text);
-  if (host[0] == '[' && host[strlen (host) - 1] == ']')
-    {
-      host[strlen (host) - 1] = '\0';
-      memmove (host, host + 1, strlen (host));
-    }
-  ip = g_inet_address_new_from_string (host);
+  ip = g_inet_address_new_from_string (address.host);
+  port = address.port;
+  portico_address_clear (&address);
   if (ip == NULL || !g_inet_address_get_is_loopback (ip))
     return NULL;
   return G_INET_SOCKET_ADDRESS (g_inet_socket_address_new (ip, port));

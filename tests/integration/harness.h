@@ -1,5 +1,5 @@
 /* tests/integration/harness.h - processes, raw clients and raw upstreams for
- * the integration tests.
+ * the integration tests (harness-proc.c, harness-client.c, harness-server.c).
  *
  * Plain blocking code: every call that waits has a bound and reports failure
  * by returning NULL / -1 / FALSE (with a g_test_message saying why) or a
@@ -287,7 +287,8 @@ GBytes *portico_test_read_until_close (int fd, int timeout_ms);
 gboolean portico_test_is_closed (int fd, int timeout_ms);
 
 /* ------------------------------------------------------------------------ */
-/* Raw upstream: answers with fixed bytes, for responses no real server sends */
+/* Raw upstream: answers with fixed bytes, for responses no real server sends,
+ * or records every byte it is sent */
 
 typedef struct _PorticoRawServer PorticoRawServer;
 
@@ -306,14 +307,54 @@ PorticoRawServer *portico_raw_server_new (const char *response, gboolean close_a
 PorticoRawServer *portico_raw_server_new_bytes (const void *response, gsize len,
                                                 gboolean close_after);
 
+/**
+ * portico_raw_server_new_recorder:
+ *
+ * Listens on 127.0.0.1:0 and, on a thread, for each connection: keeps every
+ * byte it is sent and never answers; closes once the peer has closed (or
+ * after 5 s).  For requests that may go upstream in part before the
+ * gateway finds them bad.
+ */
+PorticoRawServer *portico_raw_server_new_recorder (void);
+
 /** "127.0.0.1:PORT" */
 const char *portico_raw_server_address (PorticoRawServer *server);
 
 /** Connections accepted so far (thread-safe). */
 guint portico_raw_server_connections (PorticoRawServer *server);
 
+/**
+ * portico_raw_server_counts:
+ * @server: a raw server
+ * @accepted: (out): connections accepted so far
+ * @closed_by_peer: (out): those of them a recorder saw the peer close
+ *
+ * Reads both counts at one instant (thread-safe).
+ */
+void portico_raw_server_counts (PorticoRawServer *server, guint *accepted, guint *closed_by_peer);
+
 /** The last request head received, or %NULL (thread-safe). */
 char *portico_raw_server_last_request (PorticoRawServer *server);
+
+/**
+ * portico_raw_server_received_bytes:
+ * @server: a raw server
+ *
+ * Returns: what was read from the last connection so far: its request head,
+ * or everything for a recorder (thread-safe)
+ */
+GBytes *portico_raw_server_received_bytes (PorticoRawServer *server);
+
+/**
+ * portico_raw_server_wait_head:
+ * @server: a raw server
+ * @before: a count of accepted connections
+ * @timeout_ms: how long to wait
+ *
+ * Returns: whether, within @timeout_ms, a connection accepted after the
+ * first @before sent a whole request head (thread-safe)
+ */
+gboolean portico_raw_server_wait_head (PorticoRawServer *server, guint before, int timeout_ms);
 
 void portico_raw_server_free (PorticoRawServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PorticoRawServer, portico_raw_server_free)

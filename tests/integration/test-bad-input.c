@@ -15,7 +15,6 @@
  * Assertions are non-fatal so that one broken case does not hide the others:
  * each test returns early where going on would dereference a missing result.
  */
-#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <string.h>
@@ -33,161 +32,6 @@
 #define HOST "Host: a\r\n"
 #define SLOW_HEAD "GET /mock/ HTTP/1.1\r\n" HOST "X-Slow: "
 #define SINK_FORWARDED "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nforwarded"
-
-/* ------------------------------------------------------------------------ */
-/* The recorder: an upstream that keeps every byte it is sent */
-
-typedef struct
-{
-  int listen_fd;
-  char *address;
-  GThread *thread;
-  gint stopping;                /* atomic */
-  GMutex lock;
-  guint accepted;
-  guint finished;               /* connections the gateway closed */
-  GByteArray *last;             /* the bytes of the last connection */
-} Recorder;
-
-static void
-recorder_serve (Recorder *rec, int fd)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) CASE_TIMEOUT_MS * 1000;
-  gboolean eof = FALSE;
-  char buf[4096];
-
-  while (!eof && !g_atomic_int_get (&rec->stopping) && g_get_monotonic_time () < deadline)
-    {
-      struct pollfd pfd = { .fd = fd, .events = POLLIN };
-      gssize n;
-
-      if (poll (&pfd, 1, 100) <= 0)
-        continue;
-      n = recv (fd, buf, sizeof buf, 0);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          eof = TRUE;
-          break;
-        }
-      g_mutex_lock (&rec->lock);
-      g_byte_array_append (rec->last, (const guint8 *) buf, (guint) n);
-      g_mutex_unlock (&rec->lock);
-    }
-  close (fd);
-  g_mutex_lock (&rec->lock);
-  if (eof)
-    rec->finished++;
-  g_mutex_unlock (&rec->lock);
-}
-
-static gpointer
-recorder_thread (gpointer data)
-{
-  Recorder *rec = data;
-
-  while (!g_atomic_int_get (&rec->stopping))
-    {
-      struct pollfd pfd = { .fd = rec->listen_fd, .events = POLLIN };
-      int fd;
-
-      if (poll (&pfd, 1, 100) <= 0)
-        continue;
-      fd = accept4 (rec->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-      if (fd < 0)
-        continue;
-      g_mutex_lock (&rec->lock);
-      rec->accepted++;
-      g_byte_array_set_size (rec->last, 0);
-      g_mutex_unlock (&rec->lock);
-      recorder_serve (rec, fd);
-    }
-  return NULL;
-}
-
-/* Binds 127.0.0.1:0; returns the fd and fills @port. */
-static int
-bind_loopback (guint16 *port)
-{
-  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t len = sizeof sin;
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &sin, sizeof sin), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sin, &len), ==, 0);
-  *port = ntohs (sin.sin_port);
-  return fd;
-}
-
-static Recorder *
-recorder_new (void)
-{
-  Recorder *rec = g_new0 (Recorder, 1);
-  guint16 port = 0;
-
-  rec->listen_fd = bind_loopback (&port);
-  g_assert_cmpint (listen (rec->listen_fd, 16), ==, 0);
-  rec->address = g_strdup_printf ("127.0.0.1:%u", port);
-  rec->last = g_byte_array_new ();
-  g_mutex_init (&rec->lock);
-  rec->thread = g_thread_new ("recorder", recorder_thread, rec);
-  return rec;
-}
-
-static void
-recorder_get (Recorder *rec, guint *accepted, guint *finished)
-{
-  g_mutex_lock (&rec->lock);
-  *accepted = rec->accepted;
-  *finished = rec->finished;
-  g_mutex_unlock (&rec->lock);
-}
-
-/* Waits until a connection accepted after @before has received a whole
- * request head. */
-static gboolean
-recorder_wait_head (Recorder *rec, guint before, int timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  for (;;)
-    {
-      gboolean done;
-
-      g_mutex_lock (&rec->lock);
-      done = rec->accepted > before &&
-             memmem (rec->last->data, rec->last->len, "\r\n\r\n", 4) != NULL;
-      g_mutex_unlock (&rec->lock);
-      if (done || g_get_monotonic_time () >= deadline)
-        return done;
-      g_usleep (10 * 1000);
-    }
-}
-
-static GBytes *
-recorder_last (Recorder *rec)
-{
-  GBytes *bytes;
-
-  g_mutex_lock (&rec->lock);
-  bytes = g_bytes_new (rec->last->data, rec->last->len);
-  g_mutex_unlock (&rec->lock);
-  return bytes;
-}
-
-static void
-recorder_free (Recorder *rec)
-{
-  g_atomic_int_set (&rec->stopping, 1);
-  g_thread_join (rec->thread);
-  close (rec->listen_fd);
-  g_byte_array_unref (rec->last);
-  g_mutex_clear (&rec->lock);
-  g_free (rec->address);
-  g_free (rec);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Cases */
@@ -390,7 +234,7 @@ typedef struct
 {
   PorticoProc *mock;
   PorticoRawServer *sink;
-  Recorder *recorder;
+  PorticoRawServer *recorder;
   PorticoRawServer *silent;
   PorticoRawServer *upstreams[G_N_ELEMENTS (upstream_cases)];
   PorticoProc *gateway;
@@ -399,6 +243,21 @@ typedef struct
 } Fixture;
 
 static Fixture fixture;
+
+/* Binds 127.0.0.1:0; returns the fd and fills @port. */
+static int
+bind_loopback (guint16 *port)
+{
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof sin;
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &sin, sizeof sin), ==, 0);
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sin, &len), ==, 0);
+  *port = ntohs (sin.sin_port);
+  return fd;
+}
 
 static const char *
 closed_port_address (void)
@@ -448,12 +307,12 @@ fixture_get (void)
 
   fixture.mock = portico_mock_spawn ("--name", "mock", NULL);
   fixture.sink = portico_raw_server_new (SINK_FORWARDED, TRUE);
-  fixture.recorder = recorder_new ();
+  fixture.recorder = portico_raw_server_new_recorder ();
   fixture.silent = portico_raw_server_new ("", FALSE);
 
   sink_url = url_of (portico_raw_server_address (fixture.sink));
   mock_url = url_of (portico_proc_address (fixture.mock, 0));
-  body_url = url_of (fixture.recorder->address);
+  body_url = url_of (portico_raw_server_address (fixture.recorder));
   refused_url = url_of (closed_port_address ());
   slow_url = url_of (portico_raw_server_address (fixture.silent));
   g_snprintf (read_timeout, sizeof read_timeout, "\"read_timeout\":%d", UPSTREAM_READ_TIMEOUT_MS);
@@ -507,7 +366,7 @@ fixture_clear (void)
   g_clear_pointer (&fixture.mock, portico_proc_free);
   g_clear_pointer (&fixture.sink, portico_raw_server_free);
   g_clear_pointer (&fixture.silent, portico_raw_server_free);
-  g_clear_pointer (&fixture.recorder, recorder_free);
+  g_clear_pointer (&fixture.recorder, portico_raw_server_free);
   for (i = 0; i < G_N_ELEMENTS (upstream_cases); i++)
     g_clear_pointer (&fixture.upstreams[i], portico_raw_server_free);
 }
@@ -663,6 +522,25 @@ test_accepted (gconstpointer data)
   g_assert_cmpint (mock_requests (f), ==, before + 1);
 }
 
+/* The recorder may still be taking connections the gateway opened (and
+ * closed) for an earlier case: wait, bounded, until its counts stop moving
+ * and every connection it took has been closed, so that what the next case
+ * counts is its own. */
+static void
+settle (PorticoRawServer *recorder)
+{
+  guint accepted = 0, finished = 0, last = G_MAXUINT;
+  gint64 deadline = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline)
+    {
+      portico_raw_server_counts (recorder, &accepted, &finished);
+      if (accepted == last && accepted == finished)
+        return;
+      last = accepted;
+      g_usleep (100 * 1000);
+    }
+}
+
 /* @after_head: send the head alone first and let it reach the upstream, so
  * the bad body meets a request that is already on its way. */
 static void
@@ -675,7 +553,8 @@ check_bad_body (const RequestCase *c, gboolean after_head)
 
   if (f == NULL)
     return;
-  recorder_get (f->recorder, &accepted_before, &finished_before);
+  settle (f->recorder);
+  portico_raw_server_counts (f->recorder, &accepted_before, &finished_before);
   if (!after_head)
     assert_refused (f->addr, c->bytes, c->len, c->status);
   else
@@ -687,7 +566,7 @@ check_bad_body (const RequestCase *c, gboolean after_head)
 
       if (fd < 0)
         return;
-      forwarded = recorder_wait_head (f->recorder, accepted_before, CLOSE_TIMEOUT_MS);
+      forwarded = portico_raw_server_wait_head (f->recorder, accepted_before, CLOSE_TIMEOUT_MS);
       g_test_message ("the head %s the upstream before the body was sent",
                       forwarded ? "reached" : "had not reached");
       g_assert_true (portico_test_send_all (fd, c->bytes + head_len, (gssize) (c->len - head_len)));
@@ -695,14 +574,14 @@ check_bad_body (const RequestCase *c, gboolean after_head)
       close (fd);
     }
 
-  recorder_get (f->recorder, &accepted, &finished);
+  portico_raw_server_counts (f->recorder, &accepted, &finished);
   g_assert_cmpuint (accepted, <=, accepted_before + 1);
   deadline = g_get_monotonic_time () + (gint64) CLOSE_TIMEOUT_MS * 1000;
   while (finished - finished_before < accepted - accepted_before &&
          g_get_monotonic_time () < deadline)
     {
       g_usleep (20 * 1000);
-      recorder_get (f->recorder, &accepted, &finished);
+      portico_raw_server_counts (f->recorder, &accepted, &finished);
     }
   g_test_message ("the upstream saw %u connection(s)", accepted - accepted_before);
   g_assert_cmpuint (finished - finished_before, ==, accepted - accepted_before);
@@ -714,7 +593,7 @@ check_bad_body (const RequestCase *c, gboolean after_head)
       gsize size;
       const char *raw;
 
-      sent = recorder_last (f->recorder);
+      sent = portico_raw_server_received_bytes (f->recorder);
       raw = g_bytes_get_data (sent, &size);
       copy = g_strndup (raw ? raw : "", size);
       shown = g_strescape (copy, NULL);

@@ -1,0 +1,45 @@
+/* config-private.h: what the two halves of the config loader share:
+ * config.c (the document, the "node" section) and config-entities.c. */
+#pragma once
+
+#include "core/config.h"
+#include "core/json-reader.h"
+
+G_BEGIN_DECLS
+
+/* The largest millisecond value a config may hold. */
+#define PORTICO_CONFIG_MAX_MS ((gint64) G_MAXINT32)
+
+typedef struct {
+  PorticoJsonReader *r;      /* where the walk is, and every error found */
+  PorticoConfig *config;
+  GHashTable *services;      /* name -> PorticoService * (keys owned by the entities) */
+  GHashTable *routes;        /* name -> PorticoRoute * */
+  GHashTable *upstreams;     /* name -> PorticoUpstream * */
+  GHashTable *usernames;     /* username -> PorticoConsumer * */
+  GHashTable *custom_ids;    /* custom_id -> PorticoConsumer * */
+} PorticoConfigLoader;
+
+/* Loads one element of an array; the reader's path is the element's. */
+typedef void (*PorticoConfigElementFunc) (PorticoConfigLoader *ld, JsonNode *node, gpointer data);
+
+/* config.c */
+
+/* Calls @func on each element of the array @key of @object. */
+void portico_config_each_element (PorticoConfigLoader *ld, JsonObject *object, const char *key,
+                                  PorticoConfigElementFunc func, gpointer data);
+
+/* Parses an address into @out; reports at "path.key", or at the path itself
+ * when @key is NULL. */
+gboolean portico_config_load_address (PorticoConfigLoader *ld, const char *key, const char *text,
+                                      guint16 default_port, PorticoAddress *out);
+
+/* config-entities.c */
+
+/* Gives @config its empty entity arrays. */
+void portico_config_entities_init (PorticoConfig *config);
+
+/* Loads "upstreams", "services", "consumers" and "plugins" of @root. */
+void portico_config_load_entities (PorticoConfigLoader *ld, JsonObject *root);
+
+G_END_DECLS
