@@ -8,8 +8,8 @@
 #include "core/config.h"
 #include "lab/demo.h"
 #include "lab/lab.h"
-#include "node/signals.h"
-#include "node/worker.h"
+#include "admin/admin.h"
+#include "node/master.h"
 
 static void
 print_config_errors (const char *path, GPtrArray *errors, GError *error)
@@ -51,27 +51,33 @@ cmd_check (int argc, char **argv)
   return status;
 }
 
-typedef struct {
-  PorticoWorker *worker;
-  gboolean graceful;
-} StopRequest;
-
-static void
-on_stop_signal (int signum, gpointer data)
+static int
+run_admin (PorticoShm *shm, const PorticoConfig *config, int listen_fd, int control_fd,
+           const char *runtime_dir)
 {
-  StopRequest *req = data;
-  portico_worker_stop (req->worker, req->graceful);
+  PorticoAdminContext ctx = {
+    .shm = shm,
+    .config = config,
+    .listen_fd = listen_fd,
+    .control_fd = control_fd,
+    .runtime_dir = runtime_dir,
+  };
+  return portico_admin_run (&ctx);
 }
 
 static int
 cmd_serve (int argc, char **argv)
 {
-  g_autofree char *config_path = NULL;
+  g_autofree char *config_path = NULL, *pid_file = NULL;
+  gboolean daemon = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "The configuration file", "FILE" },
+    { "pid-file", 'p', 0, G_OPTION_ARG_FILENAME, &pid_file, "Write the master's pid there", "FILE" },
+    { "daemon", 'd', 0, G_OPTION_ARG_NONE, &daemon, "Detach once listening (default pid file: portico.pid)",
+      NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("- run the gateway in the foreground");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- run a gateway node: a master and its workers");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
@@ -84,36 +90,44 @@ cmd_serve (int argc, char **argv)
       g_printerr ("portico serve: -c FILE is required\n");
       return 2;
     }
-  g_autoptr (PorticoConfig) config = load_config (config_path);
-  if (config == NULL)
-    return 1;
+  if (daemon && pid_file == NULL)
+    pid_file = g_strdup ("portico.pid");
+  PorticoMasterOptions options = {
+    .config_path = config_path,
+    .pid_file = pid_file,
+    .daemonize = daemon,
+    .admin = run_admin,
+  };
+  return portico_master_run (&options);
+}
 
-  GPtrArray *listeners = portico_listeners_open (config, &error);
-  if (listeners == NULL)
+/* portico reload | stop [--graceful]: signal the master in the pid file. */
+static int
+cmd_signal (int argc, char **argv, gboolean reload)
+{
+  g_autofree char *pid_file = NULL;
+  gboolean graceful = FALSE;
+  GOptionEntry entries[] = {
+    { "pid-file", 'p', 0, G_OPTION_ARG_FILENAME, &pid_file, "The master's pid file (default: portico.pid)",
+      "FILE" },
+    { "graceful", 'g', 0, G_OPTION_ARG_NONE, &graceful, "stop: let requests in flight finish", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new (reload ? "- reload the configuration"
+                                                                : "- stop the node");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
     {
-      g_printerr ("portico serve: %s\n", error->message);
+      g_printerr ("portico: %s\n", error->message);
+      return 2;
+    }
+  int signum = reload ? SIGHUP : graceful ? SIGQUIT : SIGTERM;
+  if (!portico_master_signal (pid_file ? pid_file : "portico.pid", signum, &error))
+    {
+      g_printerr ("portico: %s\n", error->message);
       return 1;
     }
-  PorticoWorker *worker = portico_worker_new (config, listeners, 0);
-  for (guint i = 0; i < listeners->len; i++)
-    {
-      PorticoListener *l = g_ptr_array_index (listeners, i);
-      const PorticoAddress *a = &l->listen->address;
-      gboolean v6 = strchr (a->host, ':') != NULL;
-      printf ("listening %s%s%s:%u\n", v6 ? "[" : "", a->host, v6 ? "]" : "", a->port);
-    }
-  fflush (stdout);
-
-  StopRequest fast = { worker, FALSE }, graceful = { worker, TRUE };
-  guint s1 = portico_signal_add (SIGTERM, on_stop_signal, &fast);
-  guint s2 = portico_signal_add (SIGINT, on_stop_signal, &fast);
-  guint s3 = portico_signal_add (SIGQUIT, on_stop_signal, &graceful);
-  portico_worker_run (worker);
-  portico_signal_remove (s1);
-  portico_signal_remove (s2);
-  portico_signal_remove (s3);
-  portico_worker_free (worker);
-  portico_listeners_close (listeners);
   return 0;
 }
 
@@ -122,7 +136,9 @@ usage (void)
 {
   g_printerr ("usage: portico COMMAND [ARGS]\n"
               "\n"
-              "  serve -c FILE   run the gateway in the foreground\n"
+              "  serve -c FILE   run a gateway node (master, workers, admin) in the foreground\n"
+              "  reload          reload the configuration of the node in portico.pid (-p FILE)\n"
+              "  stop            stop that node (--graceful: finish requests in flight first)\n"
               "  check FILE...   validate configuration files\n"
               "  run             start a demo upstream and the gateway, and proxy a request\n"
               "  mock [OPTIONS]  run a mock upstream service (see portico mock --help)\n"
@@ -145,6 +161,10 @@ main (int argc, char **argv)
     return cmd_serve (argc, argv);
   if (strcmp (cmd, "check") == 0)
     return cmd_check (argc, argv);
+  if (strcmp (cmd, "reload") == 0)
+    return cmd_signal (argc, argv, TRUE);
+  if (strcmp (cmd, "stop") == 0)
+    return cmd_signal (argc, argv, FALSE);
   if (strcmp (cmd, "run") == 0)
     return portico_demo_main (argc, argv);
   if (strcmp (cmd, "mock") == 0)

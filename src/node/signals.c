@@ -17,6 +17,7 @@ typedef struct {
 
 static int pipe_fds[2] = { -1, -1 };
 static GPtrArray *handlers;
+static GSource *pipe_source;
 static guint next_id = 1;
 
 static void
@@ -52,7 +53,9 @@ portico_signal_add (int signum, PorticoSignalFunc func, gpointer data)
       if (pipe2 (pipe_fds, O_CLOEXEC | O_NONBLOCK) < 0)
         g_error ("cannot create the signal pipe: %s", g_strerror (errno));
       handlers = g_ptr_array_new_with_free_func (g_free);
-      g_unix_fd_add (pipe_fds[0], G_IO_IN, on_pipe, NULL);
+      pipe_source = g_unix_fd_source_new (pipe_fds[0], G_IO_IN);
+      g_source_set_callback (pipe_source, G_SOURCE_FUNC (on_pipe), NULL, NULL);
+      g_source_attach (pipe_source, g_main_context_get_thread_default ());
     }
   Handler *h = g_new0 (Handler, 1);
   h->id = next_id++;
@@ -85,5 +88,29 @@ portico_signal_remove (guint id)
       if (!still)
         signal (signum, SIG_DFL);
       return;
+    }
+}
+
+void
+portico_signals_reset (void)
+{
+  if (handlers != NULL)
+    {
+      for (guint i = 0; i < handlers->len; i++)
+        signal (((Handler *) g_ptr_array_index (handlers, i))->signum, SIG_DFL);
+      g_ptr_array_free (handlers, TRUE);
+      handlers = NULL;
+    }
+  if (pipe_source != NULL)
+    {
+      g_source_destroy (pipe_source);
+      g_source_unref (pipe_source);
+      pipe_source = NULL;
+    }
+  if (pipe_fds[0] >= 0)
+    {
+      close (pipe_fds[0]);
+      close (pipe_fds[1]);
+      pipe_fds[0] = pipe_fds[1] = -1;
     }
 }

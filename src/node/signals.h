@@ -13,9 +13,14 @@ G_BEGIN_DECLS
 
 typedef void (*PorticoSignalFunc) (int signum, gpointer data);
 
-/* Calls @func(@signum, @data) from the default main context each time
- * @signum arrives. Returns an id for portico_signal_remove(). */
+/* Calls @func(@signum, @data) from the thread-default main context (as it
+ * was at the first call) each time @signum arrives. Returns an id for
+ * portico_signal_remove(). */
 guint portico_signal_add (int signum, PorticoSignalFunc func, gpointer data);
 void portico_signal_remove (guint id);
+
+/* Forgets every handler (their signals get their default action back) and
+ * the pipe: a forked child calls it before installing its own. */
+void portico_signals_reset (void);
 
 G_END_DECLS

@@ -2,12 +2,17 @@
 #include "node/worker.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "net/loop.h"
 #include "net/sock.h"
+#include "node/signals.h"
 
 #define ACCEPT_PAUSE_MS 100
+#define PUBLISH_MS 100
+#define MAX_PENDING_TIMERS 100000
 
 typedef struct {
   PorticoWatch watch; /* first: the callback casts back */
@@ -17,7 +22,12 @@ typedef struct {
 } PorticoAcceptor;
 
 struct _PorticoWorker {
-  guint id;
+  guint slot;
+  guint generation;
+  PorticoShm *shm;
+  PorticoTimers *timers;
+  gint64 started_us;
+  PorticoWorkerState state;
   const PorticoConfig *config;
   GMainLoop *main_loop;
   PorticoLoop *loop;
@@ -28,28 +38,6 @@ struct _PorticoWorker {
   gint64 drain_deadline;
   gboolean stopping;
 };
-
-GPtrArray *
-portico_listeners_open (PorticoConfig *config, GError **error)
-{
-  GPtrArray *listeners = g_ptr_array_new ();
-  for (guint i = 0; i < config->node.listen->len; i++)
-    {
-      PorticoListen *listen = g_ptr_array_index (config->node.listen, i);
-      int fd = portico_sock_listen (&listen->address, listen->reuseport || config->node.reuseport,
-                                    4096, error);
-      if (fd < 0)
-        {
-          portico_listeners_close (listeners);
-          return NULL;
-        }
-      PorticoListener *l = g_new0 (PorticoListener, 1);
-      l->fd = fd;
-      l->listen = listen;
-      g_ptr_array_add (listeners, l);
-    }
-  return listeners;
-}
 
 void
 portico_listeners_close (GPtrArray *listeners)
@@ -115,14 +103,60 @@ accept_resume (PorticoTimer *timer)
     accept_all (g_ptr_array_index (w->acceptors, i));
 }
 
+/* Copies the worker's figures into its shared-memory slot. */
+static void
+publish (PorticoWorker *w)
+{
+  if (w->shm == NULL)
+    return;
+  const PorticoProxyStats *st = portico_proxy_stats (w->proxy);
+  PorticoShmSlot *slot = portico_shm_slot (w->shm, w->slot);
+  portico_shm_slot_write_begin (slot);
+  slot->pid = (gint32) getpid ();
+  slot->generation = w->generation;
+  slot->state = w->state;
+  slot->started_us = w->started_us;
+  slot->updated_us = g_get_real_time ();
+  for (guint i = 0; i < PORTICO_SHM_N_CONN_STATES; i++)
+    slot->connections[i] = st->states[i];
+  slot->upstream_idle = st->upstream_idle;
+  slot->upstream_busy = st->upstream_busy;
+  slot->accepted = st->accepted;
+  slot->requests = st->requests;
+  memcpy (slot->responses, st->responses, sizeof slot->responses);
+  slot->bytes_in = st->bytes_in;
+  slot->bytes_out = st->bytes_out;
+  slot->upstream_connects = st->upstream_connects;
+  slot->upstream_reuses = st->upstream_reuses;
+  slot->upstream_failures = st->upstream_failures;
+  slot->upstream_timeouts = st->upstream_timeouts;
+  G_STATIC_ASSERT (sizeof slot->latency_hist == sizeof st->latency_hist);
+  memcpy (slot->latency_hist, st->latency_hist, sizeof slot->latency_hist);
+  portico_timers_publish (w->timers, slot);
+  portico_shm_slot_write_end (slot);
+}
+
+static gboolean
+publish_tick (gpointer data)
+{
+  publish (data);
+  return TRUE;
+}
+
 PorticoWorker *
-portico_worker_new (const PorticoConfig *config, GPtrArray *listeners, guint id)
+portico_worker_new (const PorticoConfig *config, GPtrArray *listeners, PorticoShm *shm, guint slot,
+                    guint generation)
 {
   PorticoWorker *w = g_new0 (PorticoWorker, 1);
-  w->id = id;
+  w->slot = slot;
+  w->generation = generation;
+  w->shm = shm;
+  w->started_us = g_get_real_time ();
+  w->state = PORTICO_WORKER_STARTING;
   w->config = config;
-  w->main_loop = g_main_loop_new (NULL, FALSE);
+  w->main_loop = g_main_loop_new (g_main_context_get_thread_default (), FALSE);
   w->loop = portico_loop_new (NULL, config->node.event_backend);
+  w->timers = portico_timers_new (w->loop, MAX_PENDING_TIMERS);
   w->proxy = portico_proxy_new (w->loop, config);
   w->accept_pause.func = accept_resume;
   w->acceptors = g_ptr_array_new_with_free_func (g_free);
@@ -137,6 +171,9 @@ portico_worker_new (const PorticoConfig *config, GPtrArray *listeners, guint id)
                  g_strerror (errno));
       g_ptr_array_add (w->acceptors, a);
     }
+  if (shm != NULL)
+    portico_timers_add (w->timers, "core", "publish-stats", PUBLISH_MS, PUBLISH_MS, publish_tick, w, NULL,
+                        NULL);
   return w;
 }
 
@@ -151,6 +188,7 @@ portico_worker_free (PorticoWorker *w)
   portico_timer_disarm (w->loop, &w->accept_pause);
   portico_timer_disarm (w->loop, &w->drain_check);
   portico_proxy_free (w->proxy);
+  portico_timers_free (w->timers);
   portico_loop_free (w->loop);
   g_main_loop_unref (w->main_loop);
   g_free (w);
@@ -162,10 +200,20 @@ portico_worker_proxy (PorticoWorker *w)
   return w->proxy;
 }
 
+PorticoTimers *
+portico_worker_timers (PorticoWorker *w)
+{
+  return w->timers;
+}
+
 void
 portico_worker_run (PorticoWorker *w)
 {
+  w->state = PORTICO_WORKER_SERVING;
+  publish (w);
   g_main_loop_run (w->main_loop);
+  w->state = PORTICO_WORKER_EXITED;
+  publish (w);
 }
 
 static void
@@ -194,8 +242,37 @@ portico_worker_stop (PorticoWorker *w, gboolean graceful)
       g_main_loop_quit (w->main_loop);
       return;
     }
+  w->state = PORTICO_WORKER_DRAINING;
+  publish (w);
   portico_proxy_drain (w->proxy);
   w->drain_deadline = portico_loop_now (w->loop) + w->config->node.drain_timeout;
   w->drain_check.func = drain_check;
   portico_timer_arm (w->loop, &w->drain_check, 0);
+}
+
+static void
+on_stop_signal (int signum, gpointer data)
+{
+  portico_worker_stop (data, signum == SIGQUIT);
+}
+
+int
+portico_worker_main (const PorticoConfig *config, GPtrArray *listeners, PorticoShm *shm, guint slot,
+                     guint generation)
+{
+  /* A fresh context: the master's sources stay behind in the default one. */
+  GMainContext *context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+  portico_signals_reset ();
+  PorticoWorker *w = portico_worker_new (config, listeners, shm, slot, generation);
+  portico_signal_add (SIGQUIT, on_stop_signal, w);
+  portico_signal_add (SIGTERM, on_stop_signal, w);
+  portico_signal_add (SIGINT, on_stop_signal, w);
+  signal (SIGHUP, SIG_IGN);
+  portico_worker_run (w);
+  portico_signals_reset ();
+  portico_worker_free (w);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return 0;
 }

@@ -5,6 +5,8 @@
 
 #include <glib.h>
 #include "core/config.h"
+#include "node/shm.h"
+#include "node/timers.h"
 #include "proxy/proxy.h"
 
 G_BEGIN_DECLS
@@ -14,20 +16,26 @@ typedef struct {
   PorticoListen *listen; /* its address's port is the one bound */
 } PorticoListener;
 
-/* Opens every node.listen socket (in the master, before forking). Ports 0
- * are replaced by the ones the kernel picked. Returns an array of
- * PorticoListener*, or NULL with @error naming the address. */
-GPtrArray *portico_listeners_open (PorticoConfig *config, GError **error);
+/* Closes and frees an array of PorticoListener* (the master opens them). */
 void portico_listeners_close (GPtrArray *listeners);
 
 typedef struct _PorticoWorker PorticoWorker;
 
-PorticoWorker *portico_worker_new (const PorticoConfig *config, GPtrArray *listeners, guint id);
+/* @shm may be NULL (a worker alone, in tests); otherwise the worker
+ * publishes its figures to slot @slot of it several times a second. */
+PorticoWorker *portico_worker_new (const PorticoConfig *config, GPtrArray *listeners, PorticoShm *shm,
+                                   guint slot, guint generation);
 void portico_worker_free (PorticoWorker *worker);
 /* Runs until portico_worker_stop() and, for a graceful stop, until the
  * last connection is done (bounded by node.drain_timeout). */
 void portico_worker_run (PorticoWorker *worker);
 void portico_worker_stop (PorticoWorker *worker, gboolean graceful);
 PorticoProxy *portico_worker_proxy (PorticoWorker *worker);
+PorticoTimers *portico_worker_timers (PorticoWorker *worker);
+
+/* The whole life of a forked worker process: install its signal handlers
+ * (QUIT: graceful stop; TERM, INT: fast stop), serve, return the exit code. */
+int portico_worker_main (const PorticoConfig *config, GPtrArray *listeners, PorticoShm *shm, guint slot,
+                         guint generation);
 
 G_END_DECLS

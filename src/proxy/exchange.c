@@ -451,8 +451,19 @@ step_client_flush (PorticoExchange *x)
 }
 
 static void
+record_latency (PorticoExchange *x)
+{
+  guint64 us = (guint64) (g_get_monotonic_time () - x->start_us);
+  guint bucket = 0;
+  while (bucket < 15 && us > ((guint64) 100 << bucket))
+    bucket++;
+  x->client->proxy->stats.latency_hist[bucket]++;
+}
+
+static void
 finish (PorticoExchange *x)
 {
+  record_latency (x);
   if (x->up != NULL)
     {
       gboolean reusable = x->resp.keep_alive && x->resp_pipe.done && x->req_done &&
@@ -574,6 +585,7 @@ portico_exchange_begin (PorticoExchange *x)
   take_head (x, portico_buf_head (&client->conn.in));
   portico_buf_consume (&client->conn.in, req->head_len);
   x->start_ms = portico_loop_now (proxy->loop);
+  x->start_us = g_get_monotonic_time ();
   proxy->stats.requests++;
   client->requests++;
   portico_client_set_state (client, PORTICO_CONN_ACTIVE);

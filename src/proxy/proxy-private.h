@@ -90,6 +90,7 @@ struct _PorticoExchange {
   PorticoPipe req_pipe;  /* client -> upstream */
   PorticoPipe resp_pipe; /* upstream -> client */
   gint64 start_ms;
+  gint64 start_us;
   guint64 client_bytes_at_head; /* client->conn.bytes_out when the response head was made */
   int status;
   gboolean sent_continue;  /* "100 Continue" written to the client */

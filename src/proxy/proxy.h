@@ -41,6 +41,9 @@ typedef struct {
   guint states[PORTICO_CONN_N_STATES];
   guint upstream_idle;           /* pooled idle upstream connections */
   guint upstream_busy;
+  /* Request latency, head received to response sent: bucket i counts
+   * requests that took at most 2^i * 100 us (the last: longer). */
+  guint64 latency_hist[16];
 } PorticoProxyStats;
 
 PorticoProxy *portico_proxy_new (PorticoLoop *loop, const PorticoConfig *config);

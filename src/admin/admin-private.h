@@ -1,0 +1,56 @@
+/* admin-private.h: what the admin's files share (admin.c serves,
+ * admin-views.c builds the JSON views, admin-metrics.c the Prometheus text).
+ *
+ * Every request reads the zone once into a snapshot, so one answer describes
+ * one instant even while the workers keep writing. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <sys/types.h>
+
+#include "admin/admin.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  guint index;          /* the slot's index in the zone */
+  PorticoShmSlot slot;  /* a consistent copy */
+} PorticoAdminWorker;
+
+typedef struct {
+  gint64 now_us;        /* wall clock when taken */
+  pid_t master_pid;
+  gint64 master_started_us;
+  guint32 generation;
+  guint64 reloads;
+  guint64 reload_failures;
+  guint64 respawns;
+  char last_reload_error[PORTICO_SHM_ERROR_MAX]; /* "" when none */
+  guint shdict_used;
+  guint shdict_capacity;
+  guint workers_configured; /* node.workers, 0 resolved to the CPU count */
+  GArray *workers;      /* PorticoAdminWorker: every slot not FREE, by index */
+} PorticoAdminSnapshot;
+
+PorticoAdminSnapshot *portico_admin_snapshot_take (PorticoShm *shm, const PorticoConfig *config);
+void portico_admin_snapshot_free (PorticoAdminSnapshot *snap);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PorticoAdminSnapshot, portico_admin_snapshot_free)
+
+/* "starting", "serving", "draining", "exited" ("free" for an unused slot). */
+const char *portico_admin_state_name (guint32 state);
+/* The name of connection state @i: "reading", "active", "waiting", "writing",
+ * "keepalive". */
+const char *portico_admin_conn_state_name (guint i);
+/* The name of phase @i: "init_worker" ... "log". */
+const char *portico_admin_phase_name (guint i);
+
+/* The JSON views; see admin.h for the endpoints. */
+JsonNode *portico_admin_status_json (const PorticoAdminSnapshot *snap);
+JsonNode *portico_admin_workers_json (const PorticoAdminSnapshot *snap);
+JsonNode *portico_admin_timers_json (const PorticoAdminSnapshot *snap);
+
+/* The Prometheus text exposition (format 0.0.4). */
+char *portico_admin_metrics_text (const PorticoAdminSnapshot *snap, gsize *length);
+
+G_END_DECLS

@@ -1,0 +1,328 @@
+/* admin-views.c: the zone read into a snapshot, and the JSON views of it
+ * (GET /status, /workers, /timers). */
+#include "admin/admin-private.h"
+
+#include <string.h>
+
+static const char *const conn_state_names[PORTICO_SHM_N_CONN_STATES] = {
+  "reading", "active", "waiting", "writing", "keepalive",
+};
+
+static const char *const phase_names[PORTICO_SHM_N_PHASES] = {
+  "init_worker", "certificate", "rewrite", "access",
+  "balancer", "header_filter", "body_filter", "log",
+};
+
+const char *
+portico_admin_state_name (guint32 state)
+{
+  switch ((PorticoWorkerState) state)
+    {
+    case PORTICO_WORKER_FREE:
+      return "free";
+    case PORTICO_WORKER_STARTING:
+      return "starting";
+    case PORTICO_WORKER_SERVING:
+      return "serving";
+    case PORTICO_WORKER_DRAINING:
+      return "draining";
+    case PORTICO_WORKER_EXITED:
+      return "exited";
+    }
+  return "unknown";
+}
+
+const char *
+portico_admin_conn_state_name (guint i)
+{
+  g_return_val_if_fail (i < PORTICO_SHM_N_CONN_STATES, "unknown");
+  return conn_state_names[i];
+}
+
+const char *
+portico_admin_phase_name (guint i)
+{
+  g_return_val_if_fail (i < PORTICO_SHM_N_PHASES, "unknown");
+  return phase_names[i];
+}
+
+PorticoAdminSnapshot *
+portico_admin_snapshot_take (PorticoShm *shm, const PorticoConfig *config)
+{
+  PorticoAdminSnapshot *snap = g_new0 (PorticoAdminSnapshot, 1);
+
+  snap->now_us = g_get_real_time ();
+  snap->master_pid = portico_shm_master_pid (shm);
+  snap->master_started_us = portico_shm_master_started (shm);
+  snap->generation = portico_shm_generation (shm);
+  snap->reloads = portico_shm_reloads (shm);
+  snap->reload_failures = portico_shm_reload_failures (shm);
+  snap->respawns = portico_shm_respawns (shm);
+  portico_shm_last_reload_error (shm, snap->last_reload_error, sizeof snap->last_reload_error);
+  portico_shdict_usage (shm, &snap->shdict_used, &snap->shdict_capacity);
+  snap->workers_configured = config->node.workers != 0 ? config->node.workers : g_get_num_processors ();
+
+  guint n = portico_shm_n_slots (shm);
+  snap->workers = g_array_sized_new (FALSE, FALSE, sizeof (PorticoAdminWorker), MIN (n, 16));
+  for (guint i = 0; i < n; i++)
+    {
+      PorticoAdminWorker w = { .index = i };
+      portico_shm_slot_read (shm, i, &w.slot);
+      if (w.slot.state != PORTICO_WORKER_FREE)
+        g_array_append_val (snap->workers, w);
+    }
+  return snap;
+}
+
+void
+portico_admin_snapshot_free (PorticoAdminSnapshot *snap)
+{
+  if (snap == NULL)
+    return;
+  g_array_unref (snap->workers);
+  g_free (snap);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Builders */
+
+static void
+add_int (JsonBuilder *b, const char *member, gint64 value)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_add_int_value (b, value);
+}
+
+/* Counters are unsigned 64-bit in the zone; JSON readers take them as
+ * signed, which holds until 2^63. */
+static void
+add_count (JsonBuilder *b, const char *member, guint64 value)
+{
+  add_int (b, member, (gint64) MIN (value, (guint64) G_MAXINT64));
+}
+
+static void
+add_ms (JsonBuilder *b, const char *member, guint64 us)
+{
+  json_builder_set_member_name (b, member);
+  json_builder_add_double_value (b, (double) us / 1000.0);
+}
+
+/* RFC 3339 in UTC with milliseconds; null for a time never set. */
+static void
+add_time (JsonBuilder *b, const char *member, gint64 us)
+{
+  json_builder_set_member_name (b, member);
+  if (us <= 0)
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (us / G_USEC_PER_SEC);
+  if (dt == NULL)
+    {
+      json_builder_add_null_value (b);
+      return;
+    }
+  g_autofree char *base = g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S");
+  g_autofree char *text = g_strdup_printf ("%s.%03dZ", base, (int) (us % G_USEC_PER_SEC / 1000));
+  json_builder_add_string_value (b, text);
+}
+
+/* {"reading": n, ..., "keepalive": n, "total": n} */
+static void
+add_connections (JsonBuilder *b, const char *member, const guint64 counts[PORTICO_SHM_N_CONN_STATES])
+{
+  guint64 total = 0;
+
+  json_builder_set_member_name (b, member);
+  json_builder_begin_object (b);
+  for (guint i = 0; i < PORTICO_SHM_N_CONN_STATES; i++)
+    {
+      add_count (b, conn_state_names[i], counts[i]);
+      total += counts[i];
+    }
+  add_count (b, "total", total);
+  json_builder_end_object (b);
+}
+
+/* {"1xx": n, ..., "5xx": n}; responses[0] (none sent) is left out. */
+static void
+add_responses (JsonBuilder *b, const guint64 responses[6])
+{
+  json_builder_set_member_name (b, "responses");
+  json_builder_begin_object (b);
+  for (guint c = 1; c <= 5; c++)
+    {
+      char name[4] = { (char) ('0' + c), 'x', 'x', '\0' };
+      add_count (b, name, responses[c]);
+    }
+  json_builder_end_object (b);
+}
+
+static void
+add_worker_identity (JsonBuilder *b, const PorticoAdminWorker *w)
+{
+  add_int (b, "slot", w->index);
+  add_int (b, "pid", w->slot.pid);
+  add_int (b, "generation", w->slot.generation);
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b, portico_admin_state_name (w->slot.state));
+}
+
+static void
+add_worker (JsonBuilder *b, const PorticoAdminWorker *w)
+{
+  const PorticoShmSlot *s = &w->slot;
+  guint64 conns[PORTICO_SHM_N_CONN_STATES];
+
+  json_builder_begin_object (b);
+  add_worker_identity (b, w);
+  add_time (b, "started", s->started_us);
+  add_time (b, "updated", s->updated_us);
+  for (guint i = 0; i < PORTICO_SHM_N_CONN_STATES; i++)
+    conns[i] = s->connections[i];
+  add_connections (b, "connections", conns);
+  add_count (b, "accepted", s->accepted);
+  add_count (b, "requests", s->requests);
+  add_responses (b, s->responses);
+  add_count (b, "bytes_in", s->bytes_in);
+  add_count (b, "bytes_out", s->bytes_out);
+
+  json_builder_set_member_name (b, "upstream");
+  json_builder_begin_object (b);
+  add_count (b, "connects", s->upstream_connects);
+  add_count (b, "reuses", s->upstream_reuses);
+  add_count (b, "failures", s->upstream_failures);
+  add_count (b, "timeouts", s->upstream_timeouts);
+  add_count (b, "idle", s->upstream_idle);
+  add_count (b, "busy", s->upstream_busy);
+  json_builder_end_object (b);
+
+  add_ms (b, "loop_lag_ms", s->loop_lag_us);
+  add_ms (b, "loop_lag_max_ms", s->loop_lag_max_us);
+
+  json_builder_set_member_name (b, "timers");
+  json_builder_begin_object (b);
+  add_count (b, "pending", s->timers_pending);
+  add_count (b, "running", s->timers_running);
+  add_count (b, "fired", s->timers_fired);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+}
+
+static void
+add_workers (JsonBuilder *b, const PorticoAdminSnapshot *snap)
+{
+  json_builder_begin_array (b);
+  for (guint i = 0; i < snap->workers->len; i++)
+    add_worker (b, &g_array_index (snap->workers, PorticoAdminWorker, i));
+  json_builder_end_array (b);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The views */
+
+JsonNode *
+portico_admin_workers_json (const PorticoAdminSnapshot *snap)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  add_workers (b, snap);
+  return json_builder_get_root (b);
+}
+
+JsonNode *
+portico_admin_status_json (const PorticoAdminSnapshot *snap)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "node");
+  json_builder_begin_object (b);
+  add_int (b, "master_pid", snap->master_pid);
+  add_int (b, "generation", snap->generation);
+  add_time (b, "started", snap->master_started_us);
+  add_int (b, "uptime_s", snap->master_started_us > 0 && snap->now_us > snap->master_started_us
+                            ? (snap->now_us - snap->master_started_us) / G_USEC_PER_SEC
+                            : 0);
+  add_count (b, "reloads", snap->reloads);
+  add_count (b, "reload_failures", snap->reload_failures);
+  json_builder_set_member_name (b, "last_reload_error");
+  if (snap->last_reload_error[0] != '\0')
+    json_builder_add_string_value (b, snap->last_reload_error);
+  else
+    json_builder_add_null_value (b);
+  add_count (b, "respawns", snap->respawns);
+  add_int (b, "workers_configured", snap->workers_configured);
+  json_builder_set_member_name (b, "shdict");
+  json_builder_begin_object (b);
+  add_int (b, "entries", snap->shdict_used);
+  add_int (b, "capacity", snap->shdict_capacity);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+
+  json_builder_set_member_name (b, "workers");
+  add_workers (b, snap);
+
+  guint64 requests = 0, conns[PORTICO_SHM_N_CONN_STATES] = { 0 }, responses[6] = { 0 };
+  for (guint i = 0; i < snap->workers->len; i++)
+    {
+      const PorticoShmSlot *s = &g_array_index (snap->workers, PorticoAdminWorker, i).slot;
+      requests += s->requests;
+      for (guint c = 0; c < PORTICO_SHM_N_CONN_STATES; c++)
+        conns[c] += s->connections[c];
+      for (guint c = 0; c < 6; c++)
+        responses[c] += s->responses[c];
+    }
+  json_builder_set_member_name (b, "totals");
+  json_builder_begin_object (b);
+  add_count (b, "requests", requests);
+  add_responses (b, responses);
+  add_connections (b, "connections", conns);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+JsonNode *
+portico_admin_timers_json (const PorticoAdminSnapshot *snap)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_array (b);
+  for (guint i = 0; i < snap->workers->len; i++)
+    {
+      const PorticoAdminWorker *w = &g_array_index (snap->workers, PorticoAdminWorker, i);
+      const PorticoShmSlot *s = &w->slot;
+
+      json_builder_begin_object (b);
+      add_worker_identity (b, w);
+      add_count (b, "pending", s->timers_pending);
+      add_count (b, "running", s->timers_running);
+      add_count (b, "fired", s->timers_fired);
+      json_builder_set_member_name (b, "owners");
+      json_builder_begin_array (b);
+      for (guint o = 0; o < PORTICO_SHM_N_OWNERS; o++)
+        {
+          const PorticoShmTimerOwner *owner = &s->owners[o];
+          /* A name that fills the field has no NUL. */
+          gsize len = strnlen (owner->name, sizeof owner->name);
+          if (len == 0)
+            continue;
+          g_autofree char *name = g_strndup (owner->name, len);
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "name");
+          json_builder_add_string_value (b, g_utf8_validate (name, -1, NULL) ? name : "?");
+          add_count (b, "pending", owner->pending);
+          add_count (b, "running", owner->running);
+          add_count (b, "fired", owner->fired);
+          add_ms (b, "run_ms", owner->run_us);
+          add_ms (b, "max_late_ms", owner->max_late_us);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  return json_builder_get_root (b);
+}

@@ -1,0 +1,483 @@
+/* admin.c: the admin process's server: who may ask, which path does what,
+ * and POST /config, which validates a configuration and hands it to the
+ * master as a file. The views themselves are in admin-views.c and
+ * admin-metrics.c. */
+#include "admin/admin.h"
+#include "admin/admin-private.h"
+#include "node/signals.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+
+/* How many of its own config-N.json files the admin leaves in the runtime
+ * directory; older ones are removed. The master reads a file as soon as it
+ * gets the line, so the old ones are only history. */
+#define ADMIN_KEEP_CONFIG_FILES 8
+
+typedef struct {
+  const PorticoAdminContext *ctx;
+  SoupServer *server;
+  GMainLoop *loop;
+  char *token_digest;  /* SHA-256 of node.admin_token, hex; NULL without a token */
+  guint config_serial; /* the N of the last config-N.json written */
+} PorticoAdmin;
+
+typedef void (*AdminHandler) (PorticoAdmin *admin, SoupServerMessage *msg);
+
+/* ------------------------------------------------------------------------ */
+/* Responses */
+
+static void
+respond_json (SoupServerMessage *msg, guint status, JsonNode *node)
+{
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  gsize length = 0;
+
+  json_generator_set_pretty (generator, TRUE);
+  json_generator_set_root (generator, node);
+  g_autofree char *text = json_generator_to_data (generator, &length);
+  char *body = g_strconcat (text, "\n", NULL);
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE, body, length + 1);
+}
+
+/* {"message": MESSAGE} plus, when @errors is given, "errors": [...]. */
+static void
+respond_error_full (SoupServerMessage *msg, guint status, const char *message, GPtrArray *errors)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, message);
+  if (errors != NULL)
+    {
+      json_builder_set_member_name (b, "errors");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < errors->len; i++)
+        {
+          g_autofree char *text = g_utf8_make_valid (g_ptr_array_index (errors, i), -1);
+          json_builder_add_string_value (b, text);
+        }
+      json_builder_end_array (b);
+    }
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  respond_json (msg, status, root);
+}
+
+static void
+respond_error (SoupServerMessage *msg, guint status, const char *message)
+{
+  respond_error_full (msg, status, message, NULL);
+}
+
+/* An answer given before the body is read. libsoup still reads whatever
+ * body follows: drop it as it comes instead of keeping it, and close the
+ * connection afterwards, since a client that sent "Expect: 100-continue" may
+ * or may not send the body now. */
+static void
+reject (SoupServerMessage *msg, guint status, const char *message)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Connection", "close");
+  respond_error (msg, status, message);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Who may ask */
+
+static gboolean
+peer_is_loopback (GSocketAddress *address)
+{
+  static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+  if (address == NULL || !G_IS_INET_SOCKET_ADDRESS (address))
+    return FALSE;
+  GInetAddress *ip = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  if (g_inet_address_get_is_loopback (ip))
+    return TRUE;
+  /* ::ffff:127.x.y.z, as a dual-stack socket sees an IPv4 loopback peer. */
+  if (g_inet_address_get_family (ip) != G_SOCKET_FAMILY_IPV6)
+    return FALSE;
+  const guint8 *bytes = g_inet_address_to_bytes (ip);
+  return memcmp (bytes, v4_mapped, sizeof v4_mapped) == 0 && bytes[12] == 127;
+}
+
+static char *
+token_digest (const char *token, gsize len)
+{
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) token, len);
+}
+
+/* Comparing digests (both SHA-256 in hex, so of one length), not tokens, and
+ * with no early exit: the time taken says nothing about the real token's
+ * length or about how much of it a guess got right. */
+static gboolean
+digest_equal (const char *a, const char *b)
+{
+  gsize n = strlen (a);
+  guint diff = 0;
+
+  if (strlen (b) != n)
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    diff |= (guint) ((guchar) a[i] ^ (guchar) b[i]);
+  return diff == 0;
+}
+
+/* "Authorization: Bearer TOKEN" (the scheme in any case). */
+static gboolean
+bearer_matches (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  const char *value = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                    "Authorization");
+  if (value == NULL)
+    return FALSE;
+  while (*value == ' ' || *value == '\t')
+    value++;
+  if (g_ascii_strncasecmp (value, "Bearer", 6) != 0 || (value[6] != ' ' && value[6] != '\t'))
+    return FALSE;
+  const char *token = value + 7;
+  while (*token == ' ' || *token == '\t')
+    token++;
+  gsize len = strlen (token);
+  while (len > 0 && (token[len - 1] == ' ' || token[len - 1] == '\t'))
+    len--;
+  if (len == 0)
+    return FALSE;
+  g_autofree char *digest = token_digest (token, len);
+  return digest_equal (digest, admin->token_digest);
+}
+
+static void
+on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer data)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (soup_server_message_get_status (msg) == 0 && body->length > PORTICO_ADMIN_MAX_BODY)
+    reject (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "the request body is larger than 8 MiB");
+}
+
+/* Runs once the head is read, before any body: a request that will be
+ * refused is refused here, so its body is never kept. */
+static void
+on_early_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+                  gpointer data)
+{
+  PorticoAdmin *admin = data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+  if (admin->token_digest == NULL)
+    {
+      if (!peer_is_loopback (soup_server_message_get_remote_address (msg)))
+        {
+          reject (msg, SOUP_STATUS_FORBIDDEN,
+                  "the admin API answers loopback peers only unless node.admin_token is set");
+          return;
+        }
+    }
+  else if (!bearer_matches (admin, msg))
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
+                                    "Bearer realm=\"portico-admin\"");
+      reject (msg, SOUP_STATUS_UNAUTHORIZED, "a valid \"Authorization: Bearer TOKEN\" header is required");
+      return;
+    }
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
+      soup_message_headers_get_content_length (headers) > PORTICO_ADMIN_MAX_BODY)
+    {
+      reject (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "the request body is larger than 8 MiB");
+      return;
+    }
+  /* A chunked body has no length up front: count it as it comes. */
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The endpoints */
+
+static void
+handle_status (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->ctx->config);
+  g_autoptr (JsonNode) root = portico_admin_status_json (snap);
+  respond_json (msg, SOUP_STATUS_OK, root);
+}
+
+static void
+handle_workers (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->ctx->config);
+  g_autoptr (JsonNode) root = portico_admin_workers_json (snap);
+  respond_json (msg, SOUP_STATUS_OK, root);
+}
+
+static void
+handle_timers (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->ctx->config);
+  g_autoptr (JsonNode) root = portico_admin_timers_json (snap);
+  respond_json (msg, SOUP_STATUS_OK, root);
+}
+
+static void
+handle_metrics (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->ctx->config);
+  gsize length = 0;
+  char *text = portico_admin_metrics_text (snap, &length);
+
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "text/plain; version=0.0.4; charset=utf-8", SOUP_MEMORY_TAKE,
+                                    text, length);
+}
+
+static void
+handle_get_config (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  JsonNode *root = admin->ctx->config->root;
+
+  if (root != NULL)
+    {
+      respond_json (msg, SOUP_STATUS_OK, root);
+      return;
+    }
+  g_autoptr (JsonNode) null = json_node_new (JSON_NODE_NULL);
+  respond_json (msg, SOUP_STATUS_OK, null);
+}
+
+/* RUNTIME_DIR/config-N.json for the next N whose file does not exist. */
+static char *
+next_config_path (PorticoAdmin *admin)
+{
+  for (;;)
+    {
+      char name[32];
+      g_snprintf (name, sizeof name, "config-%u.json", ++admin->config_serial);
+      char *path = g_build_filename (admin->ctx->runtime_dir, name, NULL);
+      if (!g_file_test (path, G_FILE_TEST_EXISTS))
+        return path;
+      g_free (path);
+    }
+}
+
+static void
+forget_old_config (PorticoAdmin *admin)
+{
+  if (admin->config_serial <= ADMIN_KEEP_CONFIG_FILES)
+    return;
+  char name[32];
+  g_snprintf (name, sizeof name, "config-%u.json", admin->config_serial - ADMIN_KEEP_CONFIG_FILES);
+  g_autofree char *path = g_build_filename (admin->ctx->runtime_dir, name, NULL);
+  g_unlink (path);
+}
+
+/* The line fits in PIPE_BUF, so it reaches the master whole or not at all. */
+static gboolean
+tell_master (PorticoAdmin *admin, const char *path, const char **why)
+{
+  g_autofree char *line = g_strdup_printf ("reload %s\n", path);
+  gsize len = strlen (line);
+  ssize_t n;
+
+  if (len > PIPE_BUF)
+    {
+      *why = "the runtime directory's path is too long for the control pipe";
+      return FALSE;
+    }
+  do
+    n = write (admin->ctx->control_fd, line, len);
+  while (n < 0 && errno == EINTR);
+  if (n == (ssize_t) len)
+    return TRUE;
+  *why = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+           ? "the master is not reading its control pipe; try again later"
+           : "the master cannot be reached";
+  return FALSE;
+}
+
+static void
+handle_post_config (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  g_autoptr (GBytes) bytes = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  gsize len = 0;
+  const char *data = g_bytes_get_data (bytes, &len);
+  g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+
+  if (data == NULL)
+    data = "";
+  g_autoptr (PorticoConfig) config = portico_config_load_data (data, (gssize) len, "<admin>", errors, &error);
+  if (config == NULL)
+    {
+      if (errors->len == 0)
+        g_ptr_array_add (errors, g_strdup (error != NULL ? error->message : "cannot load"));
+      respond_error_full (msg, SOUP_STATUS_BAD_REQUEST, "invalid configuration", errors);
+      return;
+    }
+
+  g_autofree char *path = next_config_path (admin);
+  if (!g_file_set_contents (path, data, (gssize) len, &error))
+    {
+      g_warning ("admin: %s", error->message);
+      respond_error (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot store the configuration");
+      return;
+    }
+  /* The generation serving now: the master may have moved on before we
+   * answer. */
+  guint32 generation = portico_shm_generation (admin->ctx->shm);
+  const char *why = NULL;
+  if (!tell_master (admin, path, &why))
+    {
+      g_warning ("admin: reload not requested: %s", why);
+      g_unlink (path);
+      respond_error (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, why);
+      return;
+    }
+  forget_old_config (admin);
+  g_info ("admin: reload requested with %s", path);
+
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, "configuration accepted, reloading");
+  json_builder_set_member_name (b, "generation");
+  json_builder_add_int_value (b, generation);
+  json_builder_end_object (b);
+  g_autoptr (JsonNode) root = json_builder_get_root (b);
+  respond_json (msg, SOUP_STATUS_ACCEPTED, root);
+}
+
+typedef struct {
+  const char *path;
+  AdminHandler get; /* GET and HEAD */
+  AdminHandler post;
+} AdminRoute;
+
+static const AdminRoute routes[] = {
+  { "/status", handle_status, NULL },
+  { "/workers", handle_workers, NULL },
+  { "/timers", handle_timers, NULL },
+  { "/config", handle_get_config, handle_post_config },
+  { "/metrics", handle_metrics, NULL },
+};
+
+static void
+on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query, gpointer data)
+{
+  PorticoAdmin *admin = data;
+  const char *method = soup_server_message_get_method (msg);
+  const AdminRoute *route = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (routes) && route == NULL; i++)
+    if (strcmp (path, routes[i].path) == 0)
+      route = &routes[i];
+  if (route == NULL)
+    {
+      respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such endpoint");
+      return;
+    }
+
+  AdminHandler handler = NULL;
+  if (method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD)
+    handler = route->get;
+  else if (method == SOUP_METHOD_POST)
+    handler = route->post;
+  if (handler == NULL)
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+                                    route->post != NULL ? "GET, HEAD, POST" : "GET, HEAD");
+      respond_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method not allowed");
+      return;
+    }
+  handler (admin, msg);
+  g_debug ("admin: %s %s -> %u", method, path, soup_server_message_get_status (msg));
+}
+
+/* ------------------------------------------------------------------------ */
+/* The process */
+
+static void
+on_stop_signal (int signum, gpointer data)
+{
+  PorticoAdmin *admin = data;
+
+  g_info ("admin: signal %d, stopping", signum);
+  g_main_loop_quit (admin->loop);
+}
+
+int
+portico_admin_run (const PorticoAdminContext *ctx)
+{
+  g_return_val_if_fail (ctx != NULL && ctx->shm != NULL && ctx->config != NULL, 1);
+  g_return_val_if_fail (ctx->runtime_dir != NULL, 1);
+
+  PorticoAdmin admin = { .ctx = ctx };
+  g_autoptr (GError) error = NULL;
+
+  /* A master that died must give 503 on POST /config, not kill us. */
+  signal (SIGPIPE, SIG_IGN);
+  if (ctx->control_fd >= 0)
+    {
+      int flags = fcntl (ctx->control_fd, F_GETFL);
+      if (flags >= 0)
+        fcntl (ctx->control_fd, F_SETFL, flags | O_NONBLOCK);
+    }
+  if (ctx->config->node.admin_token != NULL)
+    admin.token_digest = token_digest (ctx->config->node.admin_token, strlen (ctx->config->node.admin_token));
+
+  GSocket *socket = g_socket_new_from_fd (ctx->listen_fd, &error);
+  if (socket == NULL)
+    {
+      g_warning ("admin: cannot use the listening socket: %s", error->message);
+      close (ctx->listen_fd);
+      g_free (admin.token_digest);
+      return 1;
+    }
+
+  g_autoptr (GMainContext) context = g_main_context_ref_thread_default ();
+  admin.loop = g_main_loop_new (context, FALSE);
+  admin.server = soup_server_new ("server-header", "portico-admin/" PORTICO_VERSION, NULL);
+  soup_server_add_early_handler (admin.server, NULL, on_early_request, &admin, NULL);
+  soup_server_add_handler (admin.server, NULL, on_request, &admin, NULL);
+
+  int status = 0;
+  if (!soup_server_listen_socket (admin.server, socket, 0, &error))
+    {
+      g_warning ("admin: cannot listen: %s", error->message);
+      status = 1;
+    }
+  g_object_unref (socket);
+
+  if (status == 0)
+    {
+      guint signals[] = {
+        portico_signal_add (SIGTERM, on_stop_signal, &admin),
+        portico_signal_add (SIGINT, on_stop_signal, &admin),
+        portico_signal_add (SIGQUIT, on_stop_signal, &admin),
+      };
+      g_info ("admin: serving on fd %d", ctx->listen_fd);
+      g_main_loop_run (admin.loop);
+      for (gsize i = 0; i < G_N_ELEMENTS (signals); i++)
+        portico_signal_remove (signals[i]);
+    }
+
+  soup_server_disconnect (admin.server);
+  g_object_unref (admin.server);
+  g_main_loop_unref (admin.loop);
+  g_free (admin.token_digest);
+  return status;
+}
