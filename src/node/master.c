@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -74,6 +75,7 @@ struct _Master {
   MasterState state;
   guint stop_source;
   int exit_code;
+  pid_t pid;
 };
 
 /* --- generations --- */
@@ -275,6 +277,7 @@ spawn (Master *m, Child *c)
       g_warning ("cannot create the admin control pipe: %s", g_strerror (errno));
       return;
     }
+  m->pid = getpid ();
   pid_t pid = fork ();
   if (pid < 0)
     {
@@ -283,6 +286,11 @@ spawn (Master *m, Child *c)
     }
   if (pid == 0)
     {
+      /* A child outliving its master would serve on with nobody to
+       * resurrect, reload or stop it: it goes when the master goes. */
+      prctl (PR_SET_PDEATHSIG, SIGTERM);
+      if (getppid () != m->pid)
+        _exit (1);
       int code;
       if (c->kind == CHILD_WORKER)
         {

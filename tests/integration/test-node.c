@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <glib/gstdio.h>
 
 #include <json-glib/json-glib.h>
 
@@ -414,6 +415,137 @@ test_stops (void)
 }
 
 static void
+test_reuseport (void)
+{
+  g_test_summary ("node.reuseport: each worker accepts on its own SO_REUSEPORT socket; new "
+                  "connections reach both workers.");
+  g_autoptr (PorticoProc) mock = portico_mock_spawn (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PorticoProc) gw = portico_gateway_spawn_with (
+    "{\"_format_version\":\"1\",\"node\":{\"listen\":[\"127.0.0.1:0\"],\"admin_listen\":\"127.0.0.1:0\","
+    "\"workers\":2,\"reuseport\":true},"
+    "\"services\":[{\"name\":\"s\",\"url\":\"http://@UPSTREAM@\",\"routes\":[{\"paths\":[\"/\"]}]}]}",
+    "@UPSTREAM@", portico_proc_address (mock, 0), NULL, &error);
+  g_assert_no_error (error);
+  Node n = { .gw = gw, .addr = portico_proc_address (gw, 0) };
+  g_autofree char *line = portico_proc_wait_line (gw, "admin ", 10000);
+  n.admin = g_strdup (line + strlen ("admin "));
+  g_autoptr (JsonNode) ignored = wait_status (&n, 2, 1);
+  for (int i = 0; i < 200; i++)
+    {
+      g_autoptr (PorticoTestResponse) r = portico_test_request (n.addr, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+      g_assert_cmpint (r->status, ==, 200);
+    }
+  g_usleep (300000); /* the slots are published every 100 ms */
+  g_autoptr (JsonNode) status = admin_get (&n, "/status");
+  JsonArray *workers = json_object_get_array_member (json_node_get_object (status), "workers");
+  g_assert_cmpuint (json_array_get_length (workers), ==, 2);
+  gint64 total = 0;
+  for (guint w = 0; w < 2; w++)
+    {
+      gint64 accepted = json_object_get_int_member (json_array_get_object_element (workers, w), "accepted");
+      g_test_message ("worker %u accepted %" G_GINT64_FORMAT, w, accepted);
+      g_assert_cmpint (accepted, >, 0);
+      total += accepted;
+    }
+  g_assert_cmpint (total, ==, 200);
+  g_free (n.admin);
+}
+
+static void
+test_pid_file_and_commands (void)
+{
+  g_test_summary ("serve --pid-file writes the master's pid; portico reload and portico stop "
+                  "--graceful signal it through that file; the pid file is gone after the stop.");
+  g_autoptr (PorticoProc) mock = portico_mock_spawn (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("portico-node-XXXXXX", &error);
+  g_autofree char *pid_file = g_build_filename (dir, "portico.pid", NULL);
+  g_autofree char *config_path = g_build_filename (dir, "gateway.json", NULL);
+  GString *json = g_string_new (node_config);
+  g_string_replace (json, "@UPSTREAM@", portico_proc_address (mock, 0), 0);
+  g_string_replace (json, "@PATH@", "/", 0);
+  g_assert_true (g_file_set_contents (config_path, json->str, -1, NULL));
+  g_string_free (json, TRUE);
+  const char *argv[] = { portico_test_binary (), "serve", "-c", config_path, "--pid-file", pid_file, NULL };
+  g_autoptr (PorticoProc) gw = portico_proc_spawn (argv, &error);
+  g_assert_no_error (error);
+  Node n = { .gw = gw, .addr = portico_proc_address (gw, 0) };
+  g_autofree char *line = portico_proc_wait_line (gw, "admin ", 10000);
+  n.admin = g_strdup (line + strlen ("admin "));
+  g_autoptr (JsonNode) ignored = wait_status (&n, 2, 1);
+  g_autofree char *pid_text = NULL;
+  g_assert_true (g_file_get_contents (pid_file, &pid_text, NULL, NULL));
+  g_assert_cmpint (g_ascii_strtoll (pid_text, NULL, 10), ==, portico_proc_pid (gw));
+
+  const char *reload[] = { portico_test_binary (), "reload", "--pid-file", pid_file, NULL };
+  g_assert_cmpint (portico_run_sync (reload, 5000, NULL, NULL, NULL), ==, 0);
+  g_autoptr (JsonNode) gen2 = wait_status (&n, 2, 2);
+  JsonObject *node = json_object_get_object_member (json_node_get_object (gen2), "node");
+  g_assert_cmpint (json_object_get_int_member (node, "generation"), ==, 2);
+
+  const char *stop[] = { portico_test_binary (), "stop", "--graceful", "--pid-file", pid_file, NULL };
+  g_assert_cmpint (portico_run_sync (stop, 5000, NULL, NULL, NULL), ==, 0);
+  g_assert_cmpint (portico_proc_wait (gw, 10000), ==, 0);
+  g_assert_false (g_file_test (pid_file, G_FILE_TEST_EXISTS));
+  const char *again[] = { portico_test_binary (), "stop", "--pid-file", pid_file, NULL };
+  g_assert_cmpint (portico_run_sync (again, 5000, NULL, NULL, NULL), ==, 1);
+  g_unlink (config_path);
+  g_rmdir (dir);
+  g_free (n.admin);
+}
+
+static void
+test_admin_on_a_live_node (void)
+{
+  g_test_summary ("On a live node: /timers shows each worker's core timers; /metrics counts the "
+                  "requests served; POST /config reloads to a new generation.");
+  Node n = { 0 };
+  node_start (&n, "/");
+  g_autoptr (JsonNode) ignored = wait_status (&n, 2, 1);
+  for (int i = 0; i < 10; i++)
+    {
+      g_autoptr (PorticoTestResponse) r = portico_test_request (n.addr, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+      g_assert_cmpint (r->status, ==, 200);
+    }
+  g_usleep (300000);
+  g_autoptr (JsonNode) timers = admin_get (&n, "/timers");
+  JsonArray *per_worker = json_node_get_array (timers);
+  g_assert_cmpuint (json_array_get_length (per_worker), ==, 2);
+  JsonArray *owners = json_object_get_array_member (json_array_get_object_element (per_worker, 0), "owners");
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (owners, 0), "name"), ==, "core");
+  JsonObject *core = json_array_get_object_element (owners, 0);
+  /* publish-stats is pending, or running (it is what publishes). */
+  g_assert_cmpint (json_object_get_int_member (core, "pending") + json_object_get_int_member (core, "running"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (core, "fired"), >=, 2);
+
+  g_autoptr (PorticoTestResponse) m = portico_test_request (n.admin, "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n");
+  g_assert_cmpint (m->status, ==, 200);
+  g_autofree char *metrics = portico_test_response_body_string (m);
+  gint64 requests = 0;
+  g_auto (GStrv) lines = g_strsplit (metrics, "\n", -1);
+  for (char **l = lines; *l != NULL; l++)
+    if (g_str_has_prefix (*l, "portico_requests_total{"))
+      requests += g_ascii_strtoll (strrchr (*l, ' ') + 1, NULL, 10);
+  g_assert_cmpint (requests, ==, 10);
+
+  g_autofree char *config_path = config_path_of (&n);
+  g_autofree char *body = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (config_path, &body, &len, NULL));
+  g_autofree char *post = g_strdup_printf ("POST /config HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                                           "Content-Length: %zu\r\n\r\n%s", len, body);
+  g_autoptr (PorticoTestResponse) p = portico_test_request (n.admin, post);
+  g_assert_cmpint (p->status, ==, 202);
+  g_autoptr (JsonNode) gen2 = wait_status (&n, 2, 2);
+  JsonObject *node = json_object_get_object_member (json_node_get_object (gen2), "node");
+  g_assert_cmpint (json_object_get_int_member (node, "generation"), ==, 2);
+  g_autoptr (PorticoTestResponse) r = portico_test_request (n.addr, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  g_assert_cmpint (r->status, ==, 200);
+  node_stop (&n);
+}
+
+static void
 test_crash_loop (void)
 {
   g_test_summary ("A worker that dies as it starts is respawned with growing delays, so the "
@@ -431,5 +563,8 @@ main (int argc, char **argv)
   g_test_add_func ("/node/reload/under-load", test_reload_under_load);
   g_test_add_func ("/node/reload/invalid", test_invalid_reload);
   g_test_add_func ("/node/stop/graceful-and-fast", test_stops);
+  g_test_add_func ("/node/master/reuseport", test_reuseport);
+  g_test_add_func ("/node/master/pid-file-and-commands", test_pid_file_and_commands);
+  g_test_add_func ("/node/admin/live-node", test_admin_on_a_live_node);
   return g_test_run ();
 }
