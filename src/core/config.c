@@ -13,6 +13,8 @@
  */
 #include "core/config-private.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
 G_DEFINE_QUARK (portico-config-error-quark, portico_config_error)
@@ -153,6 +155,21 @@ load_listen (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
     add_listener (ld, "address", text, &listen);
 }
 
+static gboolean
+address_is_loopback (const PorticoAddress *a)
+{
+  if (a->addr.ss_family == AF_INET)
+    return (ntohl (((const struct sockaddr_in *) &a->addr)->sin_addr.s_addr) >> 24) == 127;
+  if (a->addr.ss_family == AF_INET6)
+    {
+      const struct in6_addr *in6 = &((const struct sockaddr_in6 *) &a->addr)->sin6_addr;
+      if (IN6_IS_ADDR_V4MAPPED (in6))
+        return in6->s6_addr[12] == 127;
+      return IN6_IS_ADDR_LOOPBACK (in6);
+    }
+  return FALSE;
+}
+
 /* @object is "node", or NULL when there is none. */
 static void
 load_admin_listen (PorticoConfigLoader *ld, JsonObject *object, PorticoNodeConfig *nc)
@@ -173,6 +190,11 @@ load_admin_listen (PorticoConfigLoader *ld, JsonObject *object, PorticoNodeConfi
     if (same_address (&address, &listen->address))
       portico_json_reader_error (ld->r, "admin_listen", "\"%s\" is also a proxy listener", text);
   }
+  /* The admin API reconfigures the node: off the loopback it needs a token. */
+  if (nc->admin_token == NULL && !address_is_loopback (&address))
+    portico_json_reader_error (ld->r, "admin_listen",
+                               "\"%s\" is not a loopback address: set node.admin_token to expose the admin API",
+                               text);
   portico_address_clear (&address);
   nc->admin_listen = g_strdup (text);
 }

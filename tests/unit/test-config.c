@@ -511,6 +511,8 @@ static const ErrorCase error_cases[] = {
     { "node.listen[1]: \"127.0.0.1:9000\" is already listened on" } },
   { "admin-listen-clash", "'node': {'listen': ['127.0.0.1:8001']}",
     { "node.admin_listen: \"127.0.0.1:8001\" is also a proxy listener" } },
+  { "admin-listen-public-no-token", "'node': {'admin_listen': '0.0.0.0:8001'}",
+    { "node.admin_listen: \"0.0.0.0:8001\" is not a loopback address: set node.admin_token to expose the admin API" } },
   { "admin-listen-bad", "'node': {'admin_listen': 'localhost'}",
     { "node.admin_listen: \"localhost\" has no port (expected \"host:port\")" } },
 
