@@ -4,6 +4,7 @@
 #include "lab/demo.h"
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -98,6 +99,19 @@ show (const char *title, const char *address, const char *request)
   if (response == NULL)
     {
       printf ("-- failed: %s\n", error->message);
+      return;
+    }
+  /* A JSON body is easier to read indented (the echo lists every field). */
+  char *body = strstr (response, "\r\n\r\n");
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (body != NULL && json_parser_load_from_data (parser, body + 4, -1, NULL))
+    {
+      body[4] = '\0';
+      g_autoptr (JsonGenerator) gen = json_generator_new ();
+      json_generator_set_pretty (gen, TRUE);
+      json_generator_set_root (gen, json_parser_get_root (parser));
+      g_autofree char *pretty = json_generator_to_data (gen, NULL);
+      printf ("-- response from the gateway:\n%s%s\n", response, pretty);
       return;
     }
   printf ("-- response from the gateway:\n%s\n", response);
