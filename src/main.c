@@ -10,6 +10,7 @@
 #include "lab/lab.h"
 #include "admin/admin.h"
 #include "node/master.h"
+#include "pdk/module-loader.h"
 
 static void
 print_config_errors (const char *path, GPtrArray *errors, GError *error)
@@ -31,6 +32,52 @@ load_config (const char *path)
   return config;
 }
 
+/* `portico modules [-c FILE | DIR...] [--json]`: the modules a module path
+ * holds (the config's node.module_path, or the directories given). */
+static int
+cmd_modules (int argc, char **argv)
+{
+  g_autofree char *config_path = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Use this config's node.module_path", "FILE" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("[DIR...] - list the modules found");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      g_printerr ("portico modules: %s\n", error->message);
+      return 2;
+    }
+  g_autoptr (PorticoConfig) config = NULL;
+  g_autoptr (GPtrArray) dirs = g_ptr_array_new ();
+  if (config_path != NULL)
+    {
+      if ((config = load_config (config_path)) == NULL)
+        return 1;
+      for (char **d = config->node.module_path; *d != NULL; d++)
+        g_ptr_array_add (dirs, *d);
+    }
+  for (int i = 1; i < argc; i++)
+    g_ptr_array_add (dirs, argv[i]);
+  if (dirs->len == 0)
+    {
+      g_printerr ("portico modules: give -c FILE or a directory\n");
+      return 2;
+    }
+  g_ptr_array_add (dirs, NULL);
+  g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) modules = portico_modules_scan ((const char *const *) dirs->pdata, errors);
+  for (guint i = 0; i < errors->len; i++)
+    g_printerr ("portico modules: %s\n", (const char *) g_ptr_array_index (errors, i));
+  g_autofree char *text = portico_modules_describe (modules, json);
+  fputs (text, stdout);
+  return errors->len > 0 ? 1 : 0;
+}
+
 static int
 cmd_check (int argc, char **argv)
 {
@@ -44,9 +91,21 @@ cmd_check (int argc, char **argv)
     {
       g_autoptr (PorticoConfig) config = load_config (argv[i]);
       if (config == NULL)
-        status = 1;
-      else
-        g_print ("%s: ok\n", argv[i]);
+        {
+          status = 1;
+          continue;
+        }
+      /* The plugins must name modules that load and accept their config. */
+      g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+      PorticoModuleSet *modules = portico_modules_load (config, errors);
+      if (modules == NULL)
+        {
+          print_config_errors (argv[i], errors, NULL);
+          status = 1;
+          continue;
+        }
+      portico_module_set_free (modules);
+      g_print ("%s: ok\n", argv[i]);
     }
   return status;
 }
@@ -139,7 +198,8 @@ usage (void)
               "  serve -c FILE   run a gateway node (master, workers, admin) in the foreground\n"
               "  reload          reload the configuration of the node in portico.pid (-p FILE)\n"
               "  stop            stop that node (--graceful: finish requests in flight first)\n"
-              "  check FILE...   validate configuration files\n"
+              "  check FILE...   validate configuration files (and the modules they name)\n"
+              "  modules [-c FILE | DIR...] [--json]  list the modules found and their phases\n"
               "  run             start a demo upstream and the gateway, and proxy a request\n"
               "  mock [OPTIONS]  run a mock upstream service (see portico mock --help)\n"
               "  version         print the version\n");
@@ -161,6 +221,8 @@ main (int argc, char **argv)
     return cmd_serve (argc, argv);
   if (strcmp (cmd, "check") == 0)
     return cmd_check (argc, argv);
+  if (strcmp (cmd, "modules") == 0)
+    return cmd_modules (argc, argv);
   if (strcmp (cmd, "reload") == 0)
     return cmd_signal (argc, argv, TRUE);
   if (strcmp (cmd, "stop") == 0)

@@ -15,6 +15,7 @@
 #include "net/sock.h"
 #include "node/signals.h"
 #include "node/worker.h"
+#include "pdk/module-loader.h"
 
 #define QUICK_DEATH_US (1 * G_USEC_PER_SEC) /* a child dying sooner is crash-looping */
 #define BACKOFF_FIRST_MS 100
@@ -48,6 +49,7 @@ typedef struct {
 struct _Generation {
   guint id;
   PorticoConfig *config;
+  PorticoModuleSet *modules; /* opened here, before any fork */
   GPtrArray *listeners; /* PorticoListener*: shared by all workers */
   GPtrArray *per_worker; /* reuseport: one GPtrArray of listeners per worker */
   gboolean retiring;    /* told to drain: its children are not resurrected */
@@ -135,11 +137,13 @@ open_listeners (PorticoConfig *config, Generation *old, gboolean reuseport, GErr
   return listeners;
 }
 
+/* Takes @config and @modules. */
 static Generation *
-generation_new (PorticoConfig *config, Generation *old, GError **error)
+generation_new (PorticoConfig *config, PorticoModuleSet *modules, Generation *old, GError **error)
 {
   Generation *g = g_new0 (Generation, 1);
   g->config = config;
+  g->modules = modules;
   if (config->node.reuseport)
     {
       /* nginx's way: a socket per worker, each SO_REUSEPORT on the same
@@ -186,6 +190,7 @@ generation_free (Generation *g)
     }
   else
     portico_listeners_close (g->listeners);
+  portico_module_set_free (g->modules);
   portico_config_free (g->config);
   g_free (g);
 }
@@ -297,8 +302,8 @@ spawn (Master *m, Child *c)
           if (m->admin_fd >= 0)
             close (m->admin_fd);
           close_listeners_except (m, listeners_for (c->gen, c->index));
-          code = portico_worker_main (c->gen->config, listeners_for (c->gen, c->index), m->shm, c->slot,
-                                      c->gen->id);
+          code = portico_worker_main (c->gen->config, c->gen->modules, listeners_for (c->gen, c->index),
+                                      m->shm, c->slot, c->gen->id);
         }
       else
         {
@@ -540,6 +545,16 @@ retire_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* "HEADLINE\nerror\nerror..." for the log and /status. */
+static char *
+join_errors (const char *headline, GPtrArray *errors)
+{
+  GString *why = g_string_new (headline);
+  for (guint i = 0; i < errors->len; i++)
+    g_string_append_printf (why, "\n%s", (const char *) g_ptr_array_index (errors, i));
+  return g_string_free (why, FALSE);
+}
+
 /* A new generation first, then the old one drains: the listening sockets
  * are shared, so the new workers take the connections the old ones stop
  * accepting, and no request is refused in between. */
@@ -551,21 +566,28 @@ reload (Master *m, const char *path)
   PorticoConfig *config = portico_config_load_file (path, errors, &error);
   if (config == NULL)
     {
-      GString *why = g_string_new (error ? error->message : "invalid configuration");
-      for (guint i = 0; i < errors->len; i++)
-        g_string_append_printf (why, "\n%s", (const char *) g_ptr_array_index (errors, i));
-      g_warning ("reload refused, still serving generation %u: %s", m->current->id, why->str);
-      portico_shm_count_reload (m->shm, FALSE, why->str);
-      g_string_free (why, TRUE);
+      g_autofree char *why = join_errors (error ? error->message : path, errors);
+      g_warning ("reload refused, still serving generation %u: %s", m->current->id, why);
+      portico_shm_count_reload (m->shm, FALSE, why);
       return;
     }
   if (config->node.workers == 0)
     config->node.workers = (guint) g_get_num_processors ();
-  Generation *g = generation_new (config, m->current, &error);
+  PorticoModuleSet *modules = portico_modules_load (config, errors);
+  if (modules == NULL)
+    {
+      g_autofree char *why = join_errors (path, errors);
+      g_warning ("reload refused, still serving generation %u: %s", m->current->id, why);
+      portico_shm_count_reload (m->shm, FALSE, why);
+      portico_config_free (config);
+      return;
+    }
+  Generation *g = generation_new (config, modules, m->current, &error);
   if (g == NULL)
     {
       g_warning ("reload refused, still serving generation %u: %s", m->current->id, error->message);
       portico_shm_count_reload (m->shm, FALSE, error->message);
+      portico_module_set_free (modules);
       portico_config_free (config);
       return;
     }
@@ -744,10 +766,20 @@ portico_master_run (const PorticoMasterOptions *options)
     }
   portico_shm_set_master (m->shm, getpid (), g_get_real_time ());
 
-  Generation *g = generation_new (config, NULL, &error);
+  PorticoModuleSet *modules = portico_modules_load (config, errors);
+  if (modules == NULL)
+    {
+      for (guint i = 0; i < errors->len; i++)
+        g_printerr ("%s: %s\n", options->config_path, (const char *) g_ptr_array_index (errors, i));
+      portico_config_free (config);
+      master_free (m);
+      return 1;
+    }
+  Generation *g = generation_new (config, modules, NULL, &error);
   if (g == NULL)
     {
       g_printerr ("portico: %s\n", error->message);
+      portico_module_set_free (modules);
       portico_config_free (config);
       master_free (m);
       return 1;

@@ -257,8 +257,8 @@ on_stop_signal (int signum, gpointer data)
 }
 
 int
-portico_worker_main (const PorticoConfig *config, GPtrArray *listeners, PorticoShm *shm, guint slot,
-                     guint generation)
+portico_worker_main (const PorticoConfig *config, PorticoModuleSet *modules, GPtrArray *listeners,
+                     PorticoShm *shm, guint slot, guint generation)
 {
   /* A fresh context: the master's sources stay behind in the default one. */
   GMainContext *context = g_main_context_new ();
@@ -269,6 +269,12 @@ portico_worker_main (const PorticoConfig *config, GPtrArray *listeners, PorticoS
   portico_signal_add (SIGTERM, on_stop_signal, w);
   portico_signal_add (SIGINT, on_stop_signal, w);
   signal (SIGHUP, SIG_IGN);
+  g_autoptr (GError) error = NULL;
+  if (!portico_modules_init_worker (modules, &error))
+    {
+      g_warning ("worker in slot %u: %s", slot, error->message);
+      return 1;
+    }
   portico_worker_run (w);
   portico_signals_reset ();
   portico_worker_free (w);

@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "node/shm.h"
 #include "node/timers.h"
+#include "pdk/module-loader.h"
 #include "proxy/proxy.h"
 
 G_BEGIN_DECLS
@@ -34,8 +35,10 @@ PorticoProxy *portico_worker_proxy (PorticoWorker *worker);
 PorticoTimers *portico_worker_timers (PorticoWorker *worker);
 
 /* The whole life of a forked worker process: install its signal handlers
- * (QUIT: graceful stop; TERM, INT: fast stop), serve, return the exit code. */
-int portico_worker_main (const PorticoConfig *config, GPtrArray *listeners, PorticoShm *shm, guint slot,
-                         guint generation);
+ * (QUIT: graceful stop; TERM, INT: fast stop), run the modules'
+ * init_worker, serve, return the exit code (1 if a module's init_worker
+ * failed). */
+int portico_worker_main (const PorticoConfig *config, PorticoModuleSet *modules, GPtrArray *listeners,
+                         PorticoShm *shm, guint slot, guint generation);
 
 G_END_DECLS

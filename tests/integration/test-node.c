@@ -548,9 +548,63 @@ test_admin_on_a_live_node (void)
 static void
 test_crash_loop (void)
 {
-  g_test_summary ("A worker that dies as it starts is respawned with growing delays, so the "
-                  "master does not spin.");
-  g_test_skip ("needs phase modules (issue 4): a fixture module that aborts in init_worker");
+  g_test_summary ("A worker that dies as it starts (a fixture module aborts in init_worker) is "
+                  "respawned with growing delays, so the master does not spin; it keeps answering.");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *json = g_strdup_printf (
+    "{\"_format_version\":\"1\",\"node\":{\"listen\":[\"127.0.0.1:0\"],\"admin_listen\":\"127.0.0.1:0\","
+    "\"workers\":1,\"module_path\":[\"%s\"]},\"plugins\":[{\"name\":\"crash-init-worker\"}]}",
+    g_getenv ("PORTICO_TEST_MODULE_DIR"));
+  g_autoptr (PorticoProc) gw = portico_gateway_spawn (json, &error);
+  g_assert_no_error (error);
+  Node n = { .gw = gw, .addr = portico_proc_address (gw, 0) };
+  g_autofree char *line = portico_proc_wait_line (gw, "admin ", 10000);
+  g_assert_nonnull (line);
+  n.admin = g_strdup (line + strlen ("admin "));
+  /* Backoff 0, 100, 200, 400, 800, 1600 ms...: about 6 deaths in 2.5 s.
+   * Respawning at once each time would make it hundreds. */
+  g_usleep (2500000);
+  g_autoptr (JsonNode) status = admin_get (&n, "/status");
+  JsonObject *node = json_object_get_object_member (json_node_get_object (status), "node");
+  gint64 respawns = json_object_get_int_member (node, "respawns");
+  g_test_message ("respawns in 2.5 s: %" G_GINT64_FORMAT, respawns);
+  g_assert_cmpint (respawns, >=, 3);
+  g_assert_cmpint (respawns, <=, 10);
+  g_assert_cmpint (portico_proc_stop (gw), ==, 0);
+  g_free (n.admin);
+}
+
+static void
+test_cli_modules_and_check (void)
+{
+  g_test_summary ("portico modules lists what a module path holds (and says which files are not "
+                  "modules); portico check refuses a plugin whose module is missing, naming the path.");
+  const char *dir = g_getenv ("PORTICO_TEST_MODULE_DIR");
+  g_autofree char *out = NULL, *err = NULL;
+  const char *list[] = { portico_test_binary (), "modules", dir, NULL };
+  g_assert_cmpint (portico_run_sync (list, 10000, &out, &err, NULL), ==, 1);
+  g_assert_nonnull (strstr (out, "crash-init-worker"));
+  g_assert_nonnull (strstr (out, "init-counter"));
+  g_assert_true (strstr (out, "crash-init-worker") < strstr (out, "init-counter"));
+  g_assert_nonnull (strstr (err, "bad-abi.so: built for module ABI"));
+  g_assert_nonnull (strstr (err, "no-descriptor.so: not a Portico module"));
+
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp = NULL;
+  int fd = g_file_open_tmp ("portico-check-XXXXXX.json", &tmp, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_autofree char *json = g_strdup_printf (
+    "{\"_format_version\":\"1\",\"node\":{\"module_path\":[\"%s\"]},"
+    "\"plugins\":[{\"name\":\"init-counter\"},{\"name\":\"missing\"}]}", dir);
+  g_assert_true (g_file_set_contents (tmp, json, -1, NULL));
+  g_autofree char *out2 = NULL, *err2 = NULL;
+  const char *check[] = { portico_test_binary (), "check", tmp, NULL };
+  g_assert_cmpint (portico_run_sync (check, 10000, &out2, &err2, NULL), ==, 1);
+  g_autofree char *expected = g_strdup_printf ("%s: plugins[1].name: no module \"missing\" in node.module_path (%s)",
+                                               tmp, dir);
+  g_assert_nonnull (strstr (err2, expected));
+  g_unlink (tmp);
 }
 
 int
@@ -566,5 +620,6 @@ main (int argc, char **argv)
   g_test_add_func ("/node/master/reuseport", test_reuseport);
   g_test_add_func ("/node/master/pid-file-and-commands", test_pid_file_and_commands);
   g_test_add_func ("/node/admin/live-node", test_admin_on_a_live_node);
+  g_test_add_func ("/node/cli/modules-and-check", test_cli_modules_and_check);
   return g_test_run ();
 }
