@@ -575,6 +575,45 @@ test_crash_loop (void)
 }
 
 static void
+test_daemon (void)
+{
+  g_test_summary ("serve --daemon: the command returns once the node listens; the node runs on "
+                  "detached, serves, and portico stop ends it.");
+  g_autoptr (PorticoProc) mock = portico_mock_spawn (NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("portico-daemon-XXXXXX", &error);
+  g_autofree char *pid_file = g_build_filename (dir, "portico.pid", NULL);
+  g_autofree char *config_path = g_build_filename (dir, "gateway.json", NULL);
+  GString *json = g_string_new (node_config);
+  g_string_replace (json, "@UPSTREAM@", portico_proc_address (mock, 0), 0);
+  g_string_replace (json, "@PATH@", "/", 0);
+  g_assert_true (g_file_set_contents (config_path, json->str, -1, NULL));
+  g_string_free (json, TRUE);
+  const char *argv[] = { portico_test_binary (), "serve", "-c", config_path, "--daemon", "--pid-file",
+                         pid_file, NULL };
+  g_autoptr (PorticoProc) launcher = portico_proc_spawn (argv, &error);
+  g_assert_no_error (error);
+  g_autofree char *addr = g_strdup (portico_proc_address (launcher, 0));
+  g_assert_cmpint (portico_proc_wait (launcher, 5000), ==, 0);
+  g_autofree char *pid_text = NULL;
+  for (int i = 0; i < 100 && !g_file_get_contents (pid_file, &pid_text, NULL, NULL); i++)
+    g_usleep (20000);
+  g_assert_nonnull (pid_text);
+  pid_t master = (pid_t) g_ascii_strtoll (pid_text, NULL, 10);
+  g_assert_cmpint (kill (master, 0), ==, 0);
+  g_autoptr (PorticoTestResponse) r = portico_test_request (addr, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  g_assert_nonnull (r);
+  g_assert_cmpint (r->status, ==, 200);
+  const char *stop[] = { portico_test_binary (), "stop", "--pid-file", pid_file, NULL };
+  g_assert_cmpint (portico_run_sync (stop, 5000, NULL, NULL, NULL), ==, 0);
+  for (int i = 0; i < 100 && kill (master, 0) == 0; i++)
+    g_usleep (20000);
+  g_assert_cmpint (kill (master, 0), ==, -1);
+  g_unlink (config_path);
+  g_rmdir (dir);
+}
+
+static void
 test_cli_modules_and_check (void)
 {
   g_test_summary ("portico modules lists what a module path holds (and says which files are not "
@@ -621,5 +660,6 @@ main (int argc, char **argv)
   g_test_add_func ("/node/master/pid-file-and-commands", test_pid_file_and_commands);
   g_test_add_func ("/node/admin/live-node", test_admin_on_a_live_node);
   g_test_add_func ("/node/cli/modules-and-check", test_cli_modules_and_check);
+  g_test_add_func ("/node/cli/daemon", test_daemon);
   return g_test_run ();
 }
