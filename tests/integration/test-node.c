@@ -23,6 +23,8 @@ typedef struct {
   char *admin;
 } Node;
 
+static void node_attach (Node *n, PorticoProc *gw);
+
 static void
 node_start (Node *n, const char *path)
 {
@@ -31,10 +33,7 @@ node_start (Node *n, const char *path)
   n->gw = portico_gateway_spawn_with (node_config, "@UPSTREAM@", portico_proc_address (n->mock, 0), "@PATH@",
                                       path, NULL, &error);
   g_assert_no_error (error);
-  n->addr = portico_proc_address (n->gw, 0);
-  g_autofree char *line = portico_proc_wait_line (n->gw, "admin ", 10000);
-  g_assert_nonnull (line);
-  n->admin = g_strdup (line + strlen ("admin "));
+  node_attach (n, n->gw);
 }
 
 static void
@@ -57,6 +56,30 @@ config_path_of (Node *n)
     if (g_str_equal (p, "-c") && p + 3 < cmdline + len)
       return g_strdup (p + 3);
   g_assert_not_reached ();
+}
+
+/* Writes node_config for @upstream into DIR/gateway.json; returns the path. */
+static char *
+write_node_config (const char *dir, const char *upstream)
+{
+  char *config_path = g_build_filename (dir, "gateway.json", NULL);
+  GString *json = g_string_new (node_config);
+  g_string_replace (json, "@UPSTREAM@", upstream, 0);
+  g_string_replace (json, "@PATH@", "/", 0);
+  g_assert_true (g_file_set_contents (config_path, json->str, -1, NULL));
+  g_string_free (json, TRUE);
+  return config_path;
+}
+
+/* Fills @n for a gateway started some other way than node_start(). */
+static void
+node_attach (Node *n, PorticoProc *gw)
+{
+  n->gw = gw;
+  n->addr = portico_proc_address (gw, 0);
+  g_autofree char *line = portico_proc_wait_line (gw, "admin ", 10000);
+  g_assert_nonnull (line);
+  n->admin = g_strdup (line + strlen ("admin "));
 }
 
 static JsonNode *
@@ -427,9 +450,8 @@ test_reuseport (void)
     "\"services\":[{\"name\":\"s\",\"url\":\"http://@UPSTREAM@\",\"routes\":[{\"paths\":[\"/\"]}]}]}",
     "@UPSTREAM@", portico_proc_address (mock, 0), NULL, &error);
   g_assert_no_error (error);
-  Node n = { .gw = gw, .addr = portico_proc_address (gw, 0) };
-  g_autofree char *line = portico_proc_wait_line (gw, "admin ", 10000);
-  n.admin = g_strdup (line + strlen ("admin "));
+  Node n = { 0 };
+  node_attach (&n, gw);
   g_autoptr (JsonNode) ignored = wait_status (&n, 2, 1);
   for (int i = 0; i < 200; i++)
     {
@@ -461,18 +483,12 @@ test_pid_file_and_commands (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("portico-node-XXXXXX", &error);
   g_autofree char *pid_file = g_build_filename (dir, "portico.pid", NULL);
-  g_autofree char *config_path = g_build_filename (dir, "gateway.json", NULL);
-  GString *json = g_string_new (node_config);
-  g_string_replace (json, "@UPSTREAM@", portico_proc_address (mock, 0), 0);
-  g_string_replace (json, "@PATH@", "/", 0);
-  g_assert_true (g_file_set_contents (config_path, json->str, -1, NULL));
-  g_string_free (json, TRUE);
+  g_autofree char *config_path = write_node_config (dir, portico_proc_address (mock, 0));
   const char *argv[] = { portico_test_binary (), "serve", "-c", config_path, "--pid-file", pid_file, NULL };
   g_autoptr (PorticoProc) gw = portico_proc_spawn (argv, &error);
   g_assert_no_error (error);
-  Node n = { .gw = gw, .addr = portico_proc_address (gw, 0) };
-  g_autofree char *line = portico_proc_wait_line (gw, "admin ", 10000);
-  n.admin = g_strdup (line + strlen ("admin "));
+  Node n = { 0 };
+  node_attach (&n, gw);
   g_autoptr (JsonNode) ignored = wait_status (&n, 2, 1);
   g_autofree char *pid_text = NULL;
   g_assert_true (g_file_get_contents (pid_file, &pid_text, NULL, NULL));
@@ -557,10 +573,8 @@ test_crash_loop (void)
     g_getenv ("PORTICO_TEST_MODULE_DIR"));
   g_autoptr (PorticoProc) gw = portico_gateway_spawn (json, &error);
   g_assert_no_error (error);
-  Node n = { .gw = gw, .addr = portico_proc_address (gw, 0) };
-  g_autofree char *line = portico_proc_wait_line (gw, "admin ", 10000);
-  g_assert_nonnull (line);
-  n.admin = g_strdup (line + strlen ("admin "));
+  Node n = { 0 };
+  node_attach (&n, gw);
   /* Backoff 0, 100, 200, 400, 800, 1600 ms...: about 6 deaths in 2.5 s.
    * Respawning at once each time would make it hundreds. */
   g_usleep (2500000);
@@ -583,12 +597,7 @@ test_daemon (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("portico-daemon-XXXXXX", &error);
   g_autofree char *pid_file = g_build_filename (dir, "portico.pid", NULL);
-  g_autofree char *config_path = g_build_filename (dir, "gateway.json", NULL);
-  GString *json = g_string_new (node_config);
-  g_string_replace (json, "@UPSTREAM@", portico_proc_address (mock, 0), 0);
-  g_string_replace (json, "@PATH@", "/", 0);
-  g_assert_true (g_file_set_contents (config_path, json->str, -1, NULL));
-  g_string_free (json, TRUE);
+  g_autofree char *config_path = write_node_config (dir, portico_proc_address (mock, 0));
   const char *argv[] = { portico_test_binary (), "serve", "-c", config_path, "--daemon", "--pid-file",
                          pid_file, NULL };
   g_autoptr (PorticoProc) launcher = portico_proc_spawn (argv, &error);
