@@ -10,6 +10,7 @@
 #include "proxy/proxy-private.h"
 
 #include <errno.h>
+#include "core/histogram.h"
 #include "net/sock.h"
 
 #define HIGH_WATER PORTICO_BUF_BLOCK
@@ -454,10 +455,9 @@ static void
 record_latency (PorticoExchange *x)
 {
   guint64 us = (guint64) (g_get_monotonic_time () - x->start_us);
-  guint bucket = 0;
-  while (bucket < 15 && us > ((guint64) 100 << bucket))
-    bucket++;
-  x->client->proxy->stats.latency_hist[bucket]++;
+  PorticoProxyStats *stats = &x->client->proxy->stats;
+  G_STATIC_ASSERT (G_N_ELEMENTS (stats->latency_hist) == PORTICO_HISTOGRAM_N_BUCKETS);
+  stats->latency_hist[portico_histogram_bucket (us)]++;
 }
 
 static void

@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <sys/socket.h>
 #include "core/config.h"
+#include "core/histogram.h"
 #include "net/loop.h"
 
 G_BEGIN_DECLS
@@ -43,7 +44,7 @@ typedef struct {
   guint upstream_busy;
   /* Request latency, head received to response sent: bucket i counts
    * requests that took at most 2^i * 100 us (the last: longer). */
-  guint64 latency_hist[16];
+  guint64 latency_hist[PORTICO_HISTOGRAM_N_BUCKETS];
 } PorticoProxyStats;
 
 PorticoProxy *portico_proxy_new (PorticoLoop *loop, const PorticoConfig *config);
