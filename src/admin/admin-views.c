@@ -1,6 +1,7 @@
 /* admin-views.c: the zone read into a snapshot, and the JSON views of it
  * (GET /status, /workers, /timers). */
 #include "admin/admin-private.h"
+#include "pdk/module-loader.h"
 
 #include <string.h>
 
@@ -8,10 +9,6 @@ static const char *const conn_state_names[PORTICO_SHM_N_CONN_STATES] = {
   "reading", "active", "waiting", "writing", "keepalive",
 };
 
-static const char *const phase_names[PORTICO_SHM_N_PHASES] = {
-  "init_worker", "certificate", "rewrite", "access",
-  "balancer", "header_filter", "body_filter", "log",
-};
 
 const char *
 portico_admin_state_name (guint32 state)
@@ -42,8 +39,8 @@ portico_admin_conn_state_name (guint i)
 const char *
 portico_admin_phase_name (guint i)
 {
-  g_return_val_if_fail (i < PORTICO_SHM_N_PHASES, "unknown");
-  return phase_names[i];
+  G_STATIC_ASSERT (PORTICO_SHM_N_PHASES == PORTICO_N_PHASES);
+  return portico_phase_name ((PorticoPhase) i);
 }
 
 PorticoAdminSnapshot *

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "net/loop.h"
 #include "net/sock.h"
+#include "core/histogram.h"
 #include "node/signals.h"
 
 #define ACCEPT_PAUSE_MS 100
@@ -22,6 +23,7 @@ typedef struct {
 } PorticoAcceptor;
 
 struct _PorticoWorker {
+  guint64 phase_hist[PORTICO_SHM_N_PHASES][PORTICO_SHM_N_BUCKETS];
   guint slot;
   guint generation;
   PorticoShm *shm;
@@ -132,6 +134,7 @@ publish (PorticoWorker *w)
   slot->upstream_timeouts = st->upstream_timeouts;
   G_STATIC_ASSERT (sizeof slot->latency_hist == sizeof st->latency_hist);
   memcpy (slot->latency_hist, st->latency_hist, sizeof slot->latency_hist);
+  memcpy (slot->phase_hist, w->phase_hist, sizeof slot->phase_hist);
   portico_timers_publish (w->timers, slot);
   portico_shm_slot_write_end (slot);
 }
@@ -198,6 +201,12 @@ PorticoProxy *
 portico_worker_proxy (PorticoWorker *w)
 {
   return w->proxy;
+}
+
+void
+portico_worker_record_phase (PorticoWorker *w, PorticoPhase phase, guint64 us)
+{
+  w->phase_hist[phase][portico_histogram_bucket (us)]++;
 }
 
 PorticoTimers *
@@ -270,7 +279,10 @@ portico_worker_main (const PorticoConfig *config, PorticoModuleSet *modules, GPt
   portico_signal_add (SIGINT, on_stop_signal, w);
   signal (SIGHUP, SIG_IGN);
   g_autoptr (GError) error = NULL;
-  if (!portico_modules_init_worker (modules, &error))
+  gint64 start = g_get_monotonic_time ();
+  gboolean ok = portico_modules_init_worker (modules, &error);
+  portico_worker_record_phase (w, PORTICO_PHASE_INIT_WORKER, (guint64) (g_get_monotonic_time () - start));
+  if (!ok)
     {
       g_warning ("worker in slot %u: %s", slot, error->message);
       return 1;

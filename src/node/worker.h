@@ -33,6 +33,9 @@ void portico_worker_run (PorticoWorker *worker);
 void portico_worker_stop (PorticoWorker *worker, gboolean graceful);
 PorticoProxy *portico_worker_proxy (PorticoWorker *worker);
 PorticoTimers *portico_worker_timers (PorticoWorker *worker);
+/* Counts a phase's run (all its handlers, @us microseconds) in the worker's
+ * per-phase latency histogram, published with the rest of its slot. */
+void portico_worker_record_phase (PorticoWorker *worker, PorticoPhase phase, guint64 us);
 
 /* The whole life of a forked worker process: install its signal handlers
  * (QUIT: graceful stop; TERM, INT: fast stop), run the modules'

@@ -5,6 +5,13 @@ static const char *const phase_names[PORTICO_N_PHASES] = {
   "init_worker", "certificate", "rewrite", "access", "balancer", "header_filter", "body_filter", "log",
 };
 
+const char *
+portico_phase_name (PorticoPhase phase)
+{
+  g_return_val_if_fail (phase < PORTICO_N_PHASES, "unknown");
+  return phase_names[phase];
+}
+
 static const char *
 type_name (PorticoFieldType type)
 {
@@ -25,7 +32,7 @@ module_phases (const PorticoModule *module)
 {
   GPtrArray *phases = g_ptr_array_new ();
   if (module->init_worker != NULL)
-    g_ptr_array_add (phases, (gpointer) phase_names[PORTICO_PHASE_INIT_WORKER]);
+    g_ptr_array_add (phases, (gpointer) portico_phase_name (PORTICO_PHASE_INIT_WORKER));
   return phases;
 }
 

@@ -63,6 +63,9 @@ gboolean portico_modules_init_worker (PorticoModuleSet *set, GError **error);
 G_END_DECLS
 
 G_BEGIN_DECLS
+/* "init_worker", "access", ... (Kong's names). */
+const char *portico_phase_name (PorticoPhase phase);
+
 /* What `portico modules` prints for @modules (PorticoLoadedModule*): a
  * table, or with @json an array of {name, version, priority, file, phases,
  * schema}. */

@@ -515,7 +515,8 @@ static void
 test_admin_on_a_live_node (void)
 {
   g_test_summary ("On a live node: /timers shows each worker's core timers; /metrics counts the "
-                  "requests served; POST /config reloads to a new generation.");
+                  "requests served and each worker's init_worker phase; POST /config reloads to a new "
+                  "generation.");
   Node n = { 0 };
   node_start (&n, "/");
   g_autoptr (JsonNode) ignored = wait_status (&n, 2, 1);
@@ -544,6 +545,12 @@ test_admin_on_a_live_node (void)
     if (g_str_has_prefix (*l, "portico_requests_total{"))
       requests += g_ascii_strtoll (strrchr (*l, ' ') + 1, NULL, 10);
   g_assert_cmpint (requests, ==, 10);
+  /* Each worker timed its init_worker phase once. */
+  gint64 init_worker_runs = 0;
+  for (char **l = lines; *l != NULL; l++)
+    if (g_str_has_prefix (*l, "portico_phase_duration_seconds_count{") && strstr (*l, "phase=\"init_worker\""))
+      init_worker_runs += g_ascii_strtoll (strrchr (*l, ' ') + 1, NULL, 10);
+  g_assert_cmpint (init_worker_runs, ==, 2);
 
   g_autofree char *config_path = config_path_of (&n);
   g_autofree char *body = NULL;
