@@ -592,6 +592,8 @@ reload (Master *m, const char *path)
       return;
     }
   Generation *old = m->current;
+  /* Counted first: whoever sees the new generation sees the reload too. */
+  portico_shm_count_reload (m->shm, TRUE, NULL);
   start_generation (m, g);
   old->retiring = TRUE;
   signal_generation (m, old, SIGQUIT);
@@ -599,7 +601,6 @@ reload (Master *m, const char *path)
   rc->master = m;
   rc->generation = old->id;
   g_timeout_add_full (G_PRIORITY_DEFAULT, old->config->node.drain_timeout + 1000, retire_timeout, rc, g_free);
-  portico_shm_count_reload (m->shm, TRUE, NULL);
   g_message ("reloaded from %s: generation %u serving, generation %u draining", path, g->id, old->id);
 }
 
