@@ -318,11 +318,17 @@ void
 portico_proxy_drain (PorticoProxy *proxy)
 {
   proxy->draining = TRUE;
+  /* Idle kept-alive connections close now (a client sends again on a new
+   * one, as after any keep-alive timeout). A connection that was accepted
+   * but has not sent its first request yet is not idle: its request is on
+   * the way, and closing would fail it; it is served, with Connection:
+   * close. */
   for (GList *l = proxy->clients.head; l != NULL;)
     {
       PorticoClient *client = l->data;
       l = l->next;
-      if (client->phase == PORTICO_CLIENT_HEAD && portico_buf_len (&client->conn.in) == 0)
+      if (client->phase == PORTICO_CLIENT_HEAD && client->requests > 0 &&
+          portico_buf_len (&client->conn.in) == 0)
         client_close (client);
     }
 }
