@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <errno.h>
+#include <glib-unix.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +26,9 @@
 
 typedef struct {
   const PorticoAdminContext *ctx;
+  const PorticoConfig *config; /* the generation's: ctx->config, then what the master sends */
+  PorticoConfig *owned_config; /* config, when it came from the master after the fork */
+  GString *control_in;         /* partial line from the master */
   SoupServer *server;
   GMainLoop *loop;
   char *token_digest;  /* SHA-256 of node.admin_token, hex; NULL without a token */
@@ -212,7 +217,7 @@ on_early_request (SoupServer *server, SoupServerMessage *msg, const char *path, 
 static void
 handle_status (PorticoAdmin *admin, SoupServerMessage *msg)
 {
-  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->ctx->config);
+  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->config);
   g_autoptr (JsonNode) root = portico_admin_status_json (snap);
   respond_json (msg, SOUP_STATUS_OK, root);
 }
@@ -220,7 +225,7 @@ handle_status (PorticoAdmin *admin, SoupServerMessage *msg)
 static void
 handle_workers (PorticoAdmin *admin, SoupServerMessage *msg)
 {
-  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->ctx->config);
+  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->config);
   g_autoptr (JsonNode) root = portico_admin_workers_json (snap);
   respond_json (msg, SOUP_STATUS_OK, root);
 }
@@ -228,7 +233,7 @@ handle_workers (PorticoAdmin *admin, SoupServerMessage *msg)
 static void
 handle_timers (PorticoAdmin *admin, SoupServerMessage *msg)
 {
-  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->ctx->config);
+  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->config);
   g_autoptr (JsonNode) root = portico_admin_timers_json (snap);
   respond_json (msg, SOUP_STATUS_OK, root);
 }
@@ -236,7 +241,7 @@ handle_timers (PorticoAdmin *admin, SoupServerMessage *msg)
 static void
 handle_metrics (PorticoAdmin *admin, SoupServerMessage *msg)
 {
-  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->ctx->config);
+  g_autoptr (PorticoAdminSnapshot) snap = portico_admin_snapshot_take (admin->ctx->shm, admin->config);
   gsize length = 0;
   char *text = portico_admin_metrics_text (snap, &length);
 
@@ -248,7 +253,7 @@ handle_metrics (PorticoAdmin *admin, SoupServerMessage *msg)
 static void
 handle_get_config (PorticoAdmin *admin, SoupServerMessage *msg)
 {
-  JsonNode *root = admin->ctx->config->root;
+  JsonNode *root = admin->config->root;
 
   if (root != NULL)
     {
@@ -411,6 +416,56 @@ on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
 /* The process */
 
 static void
+use_token (PorticoAdmin *admin)
+{
+  g_clear_pointer (&admin->token_digest, g_free);
+  const char *token = admin->config->node.admin_token;
+  if (token != NULL)
+    admin->token_digest = token_digest (token, strlen (token));
+}
+
+/* A reload does not replace the admin process (a request arriving as an
+ * old one exits would be lost): the master sends "config PATH" for the new
+ * generation's configuration, already validated, and the views switch. */
+static void
+take_config (PorticoAdmin *admin, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  PorticoConfig *config = portico_config_load_file (path, NULL, &error);
+  if (config == NULL)
+    {
+      g_warning ("admin: cannot take the new configuration %s: %s", path, error->message);
+      return;
+    }
+  g_clear_pointer (&admin->owned_config, portico_config_free);
+  admin->owned_config = config;
+  admin->config = config;
+  use_token (admin);
+}
+
+static gboolean
+on_control_input (gint fd, GIOCondition cond, gpointer data)
+{
+  PorticoAdmin *admin = data;
+  char buf[4096];
+  ssize_t n = read (fd, buf, sizeof buf);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+    return G_SOURCE_REMOVE; /* the master is gone: POST /config will say 503 */
+  if (n < 0)
+    return G_SOURCE_CONTINUE;
+  g_string_append_len (admin->control_in, buf, n);
+  char *nl;
+  while ((nl = memchr (admin->control_in->str, '\n', admin->control_in->len)) != NULL)
+    {
+      *nl = '\0';
+      if (g_str_has_prefix (admin->control_in->str, "config "))
+        take_config (admin, admin->control_in->str + strlen ("config "));
+      g_string_erase (admin->control_in, 0, nl - admin->control_in->str + 1);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
 on_stop_signal (int signum, gpointer data)
 {
   PorticoAdmin *admin = data;
@@ -436,8 +491,9 @@ portico_admin_run (const PorticoAdminContext *ctx)
       if (flags >= 0)
         fcntl (ctx->control_fd, F_SETFL, flags | O_NONBLOCK);
     }
-  if (ctx->config->node.admin_token != NULL)
-    admin.token_digest = token_digest (ctx->config->node.admin_token, strlen (ctx->config->node.admin_token));
+  admin.config = ctx->config;
+  admin.control_in = g_string_new (NULL);
+  use_token (&admin);
 
   GSocket *socket = g_socket_new_from_fd (ctx->listen_fd, &error);
   if (socket == NULL)
@@ -445,6 +501,7 @@ portico_admin_run (const PorticoAdminContext *ctx)
       g_warning ("admin: cannot use the listening socket: %s", error->message);
       close (ctx->listen_fd);
       g_free (admin.token_digest);
+      g_string_free (admin.control_in, TRUE);
       return 1;
     }
 
@@ -470,7 +527,19 @@ portico_admin_run (const PorticoAdminContext *ctx)
         portico_signal_add (SIGQUIT, on_stop_signal, &admin),
       };
       g_info ("admin: serving on fd %d", ctx->listen_fd);
+      GSource *control = NULL;
+      if (ctx->control_fd >= 0)
+        {
+          control = g_unix_fd_source_new (ctx->control_fd, G_IO_IN | G_IO_HUP);
+          g_source_set_callback (control, G_SOURCE_FUNC (on_control_input), &admin, NULL);
+          g_source_attach (control, context);
+        }
       g_main_loop_run (admin.loop);
+      if (control != NULL)
+        {
+          g_source_destroy (control);
+          g_source_unref (control);
+        }
       for (gsize i = 0; i < G_N_ELEMENTS (signals); i++)
         portico_signal_remove (signals[i]);
     }
@@ -479,5 +548,7 @@ portico_admin_run (const PorticoAdminContext *ctx)
   g_object_unref (admin.server);
   g_main_loop_unref (admin.loop);
   g_free (admin.token_digest);
+  g_clear_pointer (&admin.owned_config, portico_config_free);
+  g_string_free (admin.control_in, TRUE);
   return status;
 }

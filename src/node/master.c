@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -277,7 +278,9 @@ static void
 spawn (Master *m, Child *c)
 {
   int control[2] = { -1, -1 };
-  if (c->kind == CHILD_ADMIN && pipe2 (control, O_CLOEXEC) < 0)
+  /* Both ways: the admin asks for reloads, the master hands it the new
+   * generation's configuration. */
+  if (c->kind == CHILD_ADMIN && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, control) < 0)
     {
       g_warning ("cannot create the admin control pipe: %s", g_strerror (errno));
       return;
@@ -501,8 +504,9 @@ kill_stragglers (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* @path: the file @g's configuration was read from. */
 static void
-start_generation (Master *m, Generation *g)
+start_generation (Master *m, Generation *g, const char *path)
 {
   g->id = portico_shm_generation (m->shm) + 1;
   portico_shm_set_generation (m->shm, g->id);
@@ -519,8 +523,30 @@ start_generation (Master *m, Generation *g)
         }
       spawn (m, c);
     }
-  if (m->options->admin != NULL && m->admin_fd >= 0)
-    spawn (m, child_new (m, CHILD_ADMIN, g, 0));
+  if (m->options->admin == NULL || m->admin_fd < 0)
+    return;
+  /* One admin process for the node's life: a reload hands it the new
+   * configuration instead of replacing it, so no admin request is lost. */
+  for (guint i = 0; i < m->children->len; i++)
+    {
+      Child *c = g_ptr_array_index (m->children, i);
+      if (c->kind != CHILD_ADMIN)
+        continue;
+      if (c->pid > 0)
+        {
+          c->gen->live--;
+          g->live++;
+        }
+      c->gen = g;
+      if (c->pid > 0 && c->control_fd >= 0)
+        {
+          g_autofree char *line = g_strdup_printf ("config %s\n", path);
+          if (write (c->control_fd, line, strlen (line)) < 0)
+            g_warning ("cannot hand the new configuration to the admin process: %s", g_strerror (errno));
+        }
+      return;
+    }
+  spawn (m, child_new (m, CHILD_ADMIN, g, 0));
 }
 
 typedef struct {
@@ -558,7 +584,7 @@ join_errors (const char *headline, GPtrArray *errors)
 /* A new generation first, then the old one drains: the listening sockets
  * are shared, so the new workers take the connections the old ones stop
  * accepting, and no request is refused in between. */
-static void
+static gboolean
 reload (Master *m, const char *path)
 {
   g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
@@ -569,7 +595,7 @@ reload (Master *m, const char *path)
       g_autofree char *why = join_errors (error ? error->message : path, errors);
       g_warning ("reload refused, still serving generation %u: %s", m->current->id, why);
       portico_shm_count_reload (m->shm, FALSE, why);
-      return;
+      return FALSE;
     }
   if (config->node.workers == 0)
     config->node.workers = (guint) g_get_num_processors ();
@@ -580,7 +606,7 @@ reload (Master *m, const char *path)
       g_warning ("reload refused, still serving generation %u: %s", m->current->id, why);
       portico_shm_count_reload (m->shm, FALSE, why);
       portico_config_free (config);
-      return;
+      return FALSE;
     }
   Generation *g = generation_new (config, modules, m->current, &error);
   if (g == NULL)
@@ -589,12 +615,12 @@ reload (Master *m, const char *path)
       portico_shm_count_reload (m->shm, FALSE, error->message);
       portico_module_set_free (modules);
       portico_config_free (config);
-      return;
+      return FALSE;
     }
   Generation *old = m->current;
   /* Counted first: whoever sees the new generation sees the reload too. */
   portico_shm_count_reload (m->shm, TRUE, NULL);
-  start_generation (m, g);
+  start_generation (m, g, path);
   old->retiring = TRUE;
   signal_generation (m, old, SIGQUIT);
   RetireCheck *rc = g_new (RetireCheck, 1);
@@ -602,6 +628,7 @@ reload (Master *m, const char *path)
   rc->generation = old->id;
   g_timeout_add_full (G_PRIORITY_DEFAULT, old->config->node.drain_timeout + 1000, retire_timeout, rc, g_free);
   g_message ("reloaded from %s: generation %u serving, generation %u draining", path, g->id, old->id);
+  return TRUE;
 }
 
 /* The admin process asks for a reload with a line "reload PATH". */
@@ -624,9 +651,13 @@ on_control (Master *m, Child *c)
   for (char **line = lines; *line != NULL; line++)
     if (g_str_has_prefix (*line, "reload ") && m->state == MASTER_RUNNING)
       {
-        g_free (m->config_path);
-        m->config_path = g_strdup (*line + strlen ("reload "));
-        reload (m, m->config_path);
+        /* The posted file becomes what a later HUP re-reads, if it loads. */
+        const char *path = *line + strlen ("reload ");
+        if (reload (m, path))
+          {
+            g_free (m->config_path);
+            m->config_path = g_strdup (path);
+          }
       }
 }
 
@@ -818,7 +849,7 @@ portico_master_run (const PorticoMasterOptions *options)
     portico_signal_add (SIGQUIT, on_signal, m),  portico_signal_add (SIGTERM, on_signal, m),
     portico_signal_add (SIGINT, on_signal, m),
   };
-  start_generation (m, g);
+  start_generation (m, g, options->config_path);
   g_main_loop_run (m->loop);
   for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
     portico_signal_remove (ids[i]);
