@@ -400,12 +400,6 @@ portico_loop_new (GMainContext *context, PorticoEventBackend backend)
   return loop;
 }
 
-PorticoEventBackend
-portico_loop_backend (PorticoLoop *loop)
-{
-  return loop->backend;
-}
-
 void
 portico_loop_free (PorticoLoop *loop)
 {

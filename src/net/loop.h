@@ -52,7 +52,6 @@ struct _PorticoTimer {
 
 PorticoLoop *portico_loop_new (GMainContext *context, PorticoEventBackend backend);
 void portico_loop_free (PorticoLoop *loop);
-PorticoEventBackend portico_loop_backend (PorticoLoop *loop);
 
 /* Milliseconds of the monotonic clock, read once per loop iteration. */
 gint64 portico_loop_now (PorticoLoop *loop);

@@ -197,22 +197,10 @@ portico_worker_free (PorticoWorker *w)
   g_free (w);
 }
 
-PorticoProxy *
-portico_worker_proxy (PorticoWorker *w)
-{
-  return w->proxy;
-}
-
 void
 portico_worker_record_phase (PorticoWorker *w, PorticoPhase phase, guint64 us)
 {
   w->phase_hist[phase][portico_histogram_bucket (us)]++;
-}
-
-PorticoTimers *
-portico_worker_timers (PorticoWorker *w)
-{
-  return w->timers;
 }
 
 void

@@ -31,8 +31,6 @@ void portico_worker_free (PorticoWorker *worker);
  * last connection is done (bounded by node.drain_timeout). */
 void portico_worker_run (PorticoWorker *worker);
 void portico_worker_stop (PorticoWorker *worker, gboolean graceful);
-PorticoProxy *portico_worker_proxy (PorticoWorker *worker);
-PorticoTimers *portico_worker_timers (PorticoWorker *worker);
 /* Counts a phase's run (all its handlers, @us microseconds) in the worker's
  * per-phase latency histogram, published with the rest of its slot. */
 void portico_worker_record_phase (PorticoWorker *worker, PorticoPhase phase, guint64 us);

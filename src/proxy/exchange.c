@@ -123,7 +123,6 @@ respond_local (PorticoExchange *x, int status, const char *message, gboolean mus
   portico_respond_json (x->client, status, message, x->req.method_id == PORTICO_METHOD_HEAD,
                         x->keep_client);
   x->status = status;
-  x->local = TRUE;
   x->resp_started = x->resp_done = TRUE;
   x->req_done = TRUE;
   portico_client_set_state (x->client, PORTICO_CONN_WRITING);
@@ -584,7 +583,6 @@ portico_exchange_begin (PorticoExchange *x)
 
   take_head (x, portico_buf_head (&client->conn.in));
   portico_buf_consume (&client->conn.in, req->head_len);
-  x->start_ms = portico_loop_now (proxy->loop);
   x->start_us = g_get_monotonic_time ();
   proxy->stats.requests++;
   client->requests++;

@@ -89,7 +89,6 @@ struct _PorticoExchange {
   guint tries;
   PorticoPipe req_pipe;  /* client -> upstream */
   PorticoPipe resp_pipe; /* upstream -> client */
-  gint64 start_ms;
   gint64 start_us;
   guint64 client_bytes_at_head; /* client->conn.bytes_out when the response head was made */
   int status;
@@ -98,7 +97,6 @@ struct _PorticoExchange {
   gboolean req_done;       /* the whole request body is in up->conn.out */
   gboolean resp_started;   /* the response head is in client->conn.out */
   gboolean resp_done;      /* the whole response is in client->conn.out */
-  gboolean local;          /* the gateway answered itself */
   gboolean keep_client;    /* the client connection stays open afterwards */
   gboolean up_progress;     /* the upstream did I/O in this run */
   gboolean client_progress; /* the client did I/O in this run */
