@@ -58,16 +58,14 @@ cmd_modules (int argc, char **argv)
     {
       if ((config = load_config (config_path)) == NULL)
         return 1;
-      for (char **d = config->node.module_path; *d != NULL; d++)
-        g_ptr_array_add (dirs, *d);
+      for (const char *const *d = portico_module_path (config); *d != NULL; d++)
+        g_ptr_array_add (dirs, (gpointer) *d);
     }
   for (int i = 1; i < argc; i++)
     g_ptr_array_add (dirs, argv[i]);
   if (dirs->len == 0)
-    {
-      g_printerr ("portico modules: give -c FILE or a directory\n");
-      return 2;
-    }
+    for (const char *const *d = portico_module_default_path (); *d != NULL; d++)
+      g_ptr_array_add (dirs, (gpointer) *d);
   g_ptr_array_add (dirs, NULL);
   g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) modules = portico_modules_scan ((const char *const *) dirs->pdata, errors);

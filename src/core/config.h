@@ -100,7 +100,7 @@ struct _PorticoService {
   GPtrArray *routes;         /* PorticoRoute* */
 };
 
-typedef struct {
+typedef struct _PorticoConsumer {
   char *username;
   char *custom_id;
   JsonNode *node; /* the whole entry, for the plugin layer */

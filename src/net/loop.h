@@ -42,12 +42,12 @@ struct _PorticoWatch {
   gpointer tag;    /* poll backend: its unix fd tag */
 };
 
-typedef void (*PorticoTimerFunc) (PorticoTimer *timer);
+typedef void (*PorticoLoopTimerFunc) (PorticoTimer *timer);
 
 struct _PorticoTimer {
   gint64 deadline; /* loop milliseconds */
   guint heap_index; /* 0 = not armed, else position + 1 */
-  PorticoTimerFunc func;
+  PorticoLoopTimerFunc func;
 };
 
 PorticoLoop *portico_loop_new (GMainContext *context, PorticoEventBackend backend);

@@ -36,7 +36,7 @@ typedef struct _PorticoShdictEntry {
   char key[PORTICO_SHDICT_KEY_MAX];
 } Entry;
 
-G_STATIC_ASSERT (sizeof (Entry) <= 128);
+G_STATIC_ASSERT (sizeof (Entry) <= 256);
 
 typedef struct _PorticoShdictHead {
   pthread_mutex_t lock; /* process-shared, robust; guards everything below */

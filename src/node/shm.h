@@ -112,7 +112,7 @@ guint64 portico_shm_bucket_bound (guint i);
 
 /* --- the shared dictionary --- */
 
-#define PORTICO_SHDICT_KEY_MAX 96
+#define PORTICO_SHDICT_KEY_MAX 224
 
 typedef enum {
   PORTICO_SHDICT_OK = 0,

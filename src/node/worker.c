@@ -10,6 +10,7 @@
 #include "net/sock.h"
 #include "core/histogram.h"
 #include "node/signals.h"
+#include "pdk/phases.h"
 
 #define ACCEPT_PAUSE_MS 100
 #define PUBLISH_MS 100
@@ -247,6 +248,16 @@ portico_worker_stop (PorticoWorker *w, gboolean graceful)
   portico_timer_arm (w->loop, &w->drain_check, 0);
 }
 
+/* The worker of this process, for the phase timings' recorder. */
+static PorticoWorker *this_worker;
+
+static void
+record_handler (PorticoPhase phase, guint64 us)
+{
+  if (this_worker != NULL)
+    portico_worker_record_phase (this_worker, phase, us);
+}
+
 static void
 on_stop_signal (int signum, gpointer data)
 {
@@ -262,6 +273,12 @@ portico_worker_main (const PorticoConfig *config, PorticoModuleSet *modules, GPt
   g_main_context_push_thread_default (context);
   portico_signals_reset ();
   PorticoWorker *w = portico_worker_new (config, listeners, shm, slot, generation);
+  this_worker = w;
+  portico_proxy_set_modules (w->proxy, modules);
+  portico_proxy_set_phase_recorder (record_handler);
+  portico_pdk_bind_worker (w->timers, shm, slot,
+                           config->node.workers ? config->node.workers : (guint) g_get_num_processors ());
+  portico_pdk_bind_gateway (config);
   portico_signal_add (SIGQUIT, on_stop_signal, w);
   portico_signal_add (SIGTERM, on_stop_signal, w);
   portico_signal_add (SIGINT, on_stop_signal, w);
@@ -276,6 +293,9 @@ portico_worker_main (const PorticoConfig *config, PorticoModuleSet *modules, GPt
       return 1;
     }
   portico_worker_run (w);
+  /* Modules flush what they hold (file-log's buffer) while timers and the
+   * shared zone are still there. */
+  portico_modules_exit_worker (modules);
   portico_signals_reset ();
   portico_worker_free (w);
   g_main_context_pop_thread_default (context);

@@ -22,19 +22,29 @@ type_name (PorticoFieldType type)
     case PORTICO_FIELD_NUMBER: return "number";
     case PORTICO_FIELD_BOOLEAN: return "boolean";
     case PORTICO_FIELD_STRING_ARRAY: return "array of strings";
+    case PORTICO_FIELD_RECORD: return "record";
     default: return "unknown";
     }
 }
 
-/* The phases a module takes part in (only init_worker has a hook so far). */
+/* The phases a module takes part in, in order. */
 static GPtrArray *
 module_phases (const PorticoModule *module)
 {
+  const void *hooks[PORTICO_N_PHASES] = {
+    [PORTICO_PHASE_INIT_WORKER] = module->init_worker, [PORTICO_PHASE_CERTIFICATE] = module->certificate,
+    [PORTICO_PHASE_REWRITE] = module->rewrite,         [PORTICO_PHASE_ACCESS] = module->access,
+    [PORTICO_PHASE_BALANCER] = module->balancer,       [PORTICO_PHASE_HEADER_FILTER] = module->header_filter,
+    [PORTICO_PHASE_BODY_FILTER] = module->body_filter, [PORTICO_PHASE_LOG] = module->log,
+  };
   GPtrArray *phases = g_ptr_array_new ();
-  if (module->init_worker != NULL)
-    g_ptr_array_add (phases, (gpointer) portico_phase_name (PORTICO_PHASE_INIT_WORKER));
+  for (guint p = 0; p < PORTICO_N_PHASES; p++)
+    if (hooks[p] != NULL)
+      g_ptr_array_add (phases, (gpointer) portico_phase_name (p));
   return phases;
 }
+
+static void describe_fields (JsonBuilder *b, const PorticoSchemaField *fields);
 
 static JsonNode *
 describe_json (const PorticoLoadedModule *m)
@@ -57,8 +67,16 @@ describe_json (const PorticoLoadedModule *m)
     json_builder_add_string_value (b, g_ptr_array_index (phases, i));
   json_builder_end_array (b);
   json_builder_set_member_name (b, "schema");
+  describe_fields (b, module->schema);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+static void
+describe_fields (JsonBuilder *b, const PorticoSchemaField *fields)
+{
   json_builder_begin_array (b);
-  for (const PorticoSchemaField *f = module->schema; f != NULL && f->name != NULL; f++)
+  for (const PorticoSchemaField *f = fields; f != NULL && f->name != NULL; f++)
     {
       json_builder_begin_object (b);
       json_builder_set_member_name (b, "name");
@@ -85,11 +103,42 @@ describe_json (const PorticoLoadedModule *m)
           json_builder_set_member_name (b, "description");
           json_builder_add_string_value (b, f->description);
         }
+      if (f->min < f->max)
+        {
+          json_builder_set_member_name (b, "min");
+          json_builder_add_int_value (b, f->min);
+          json_builder_set_member_name (b, "max");
+          json_builder_add_int_value (b, f->max);
+        }
+      if (f->type == PORTICO_FIELD_RECORD)
+        {
+          json_builder_set_member_name (b, "fields");
+          describe_fields (b, f->fields);
+        }
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
+}
+
+static void
+describe_text (GString *out, const PorticoSchemaField *fields, int indent)
+{
+  for (const PorticoSchemaField *f = fields; f != NULL && f->name != NULL; f++)
+    {
+      g_string_append_printf (out, "%*s%s: %s%s%s%s", indent, "", f->name, type_name (f->type),
+                              f->required ? ", required" : "", f->default_json ? ", default " : "",
+                              f->default_json ? f->default_json : "");
+      if (f->min < f->max)
+        g_string_append_printf (out, ", %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, f->min, f->max);
+      if (f->allowed != NULL)
+        {
+          g_autofree char *list = g_strjoinv ("|", (char **) f->allowed);
+          g_string_append_printf (out, ", one of %s", list);
+        }
+      g_string_append_c (out, '\n');
+      if (f->type == PORTICO_FIELD_RECORD)
+        describe_text (out, f->fields, indent + 4);
+    }
 }
 
 char *
@@ -119,10 +168,7 @@ portico_modules_describe (GPtrArray *modules, gboolean json)
       g_autofree char *list = g_strjoinv (", ", (char **) phases->pdata);
       g_string_append_printf (out, "%-24s %-10s %8d  %s\n", m->module->name,
                               m->module->version ? m->module->version : "", m->module->priority, list);
-      for (const PorticoSchemaField *f = m->module->schema; f != NULL && f->name != NULL; f++)
-        g_string_append_printf (out, "    %s: %s%s%s%s\n", f->name, type_name (f->type),
-                                f->required ? ", required" : "", f->default_json ? ", default " : "",
-                                f->default_json ? f->default_json : "");
+      describe_text (out, m->module->schema, 4);
     }
   return g_string_free (out, FALSE);
 }

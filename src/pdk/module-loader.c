@@ -2,6 +2,7 @@
 #include "pdk/module-loader.h"
 
 #include <string.h>
+#include "pdk/phases.h"
 
 G_DEFINE_QUARK (portico-module-error-quark, portico_module_error)
 
@@ -75,6 +76,33 @@ portico_module_find (const char *const *module_path, const char *name)
       g_free (path);
     }
   return NULL;
+}
+
+const char *const *
+portico_module_default_path (void)
+{
+  static char *dirs[3];
+  if (dirs[0] == NULL)
+    {
+      /* Next to the binary's own build directory (build/src/portico ->
+       * build/modules), then where `meson install` puts them. */
+      g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
+      g_autofree char *bin_dir = exe ? g_path_get_dirname (exe) : g_strdup (".");
+      g_autofree char *sibling = g_build_filename (bin_dir, "..", "modules", NULL);
+      guint n = 0;
+      if (g_file_test (sibling, G_FILE_TEST_IS_DIR))
+        dirs[n++] = g_canonicalize_filename (sibling, NULL);
+      dirs[n++] = g_strdup (PORTICO_MODULE_DIR);
+    }
+  return (const char *const *) dirs;
+}
+
+const char *const *
+portico_module_path (const PorticoConfig *config)
+{
+  if (config->node.module_path != NULL && config->node.module_path[0] != NULL)
+    return (const char *const *) config->node.module_path;
+  return portico_module_default_path ();
 }
 
 static gint
@@ -158,7 +186,7 @@ portico_modules_load (const PorticoConfig *config, GPtrArray *errors)
   PorticoModuleSet *set = g_new0 (PorticoModuleSet, 1);
   set->modules = g_ptr_array_new_with_free_func ((GDestroyNotify) portico_loaded_module_free);
   set->instances = g_ptr_array_new_with_free_func (instance_free);
-  const char *const *path = (const char *const *) config->node.module_path;
+  const char *const *path = portico_module_path (config);
   guint failed = 0;
 
   for (guint i = 0; i < config->plugins->len; i++)
@@ -197,13 +225,22 @@ portico_modules_load (const PorticoConfig *config, GPtrArray *errors)
         }
       if (!plugin->enabled)
         continue;
+      g_autofree char *config_path = g_strdup_printf ("%s.config", plugin->json_path);
+      g_autoptr (JsonObject) checked = portico_schema_apply (loaded->module->schema,
+                                                             json_node_get_object (plugin->config),
+                                                             config_path, errors);
+      if (checked == NULL)
+        {
+          failed++;
+          continue;
+        }
       PorticoModuleInstance *inst = g_new0 (PorticoModuleInstance, 1);
       inst->loaded = loaded;
       inst->plugin = plugin;
       if (loaded->module->configure != NULL)
         {
           g_autoptr (GError) error = NULL;
-          inst->conf = loaded->module->configure (json_node_get_object (plugin->config), &error);
+          inst->conf = loaded->module->configure (checked, (const PorticoGateway *) config, &error);
           if (inst->conf == NULL)
             {
               g_ptr_array_add (errors, g_strdup_printf ("%s.config: %s", plugin->json_path,
@@ -233,7 +270,10 @@ portico_modules_init_worker (PorticoModuleSet *set, GError **error)
       const PorticoModule *module = inst->loaded->module;
       if (module->init_worker == NULL)
         continue;
-      if (module->init_worker (inst->conf) != PORTICO_CONTINUE)
+      portico_pdk_set_current_module (module);
+      PorticoResult result = module->init_worker (inst->conf);
+      portico_pdk_set_current_module (NULL);
+      if (result != PORTICO_CONTINUE)
         {
           g_set_error (error, PORTICO_MODULE_ERROR, PORTICO_MODULE_ERROR_CONFIG,
                        "module %s (%s): init_worker failed", module->name, inst->plugin->json_path);
@@ -241,4 +281,19 @@ portico_modules_init_worker (PorticoModuleSet *set, GError **error)
         }
     }
   return TRUE;
+}
+
+void
+portico_modules_exit_worker (PorticoModuleSet *set)
+{
+  for (guint i = 0; set != NULL && i < set->instances->len; i++)
+    {
+      PorticoModuleInstance *inst = g_ptr_array_index (set->instances, i);
+      const PorticoModule *module = inst->loaded->module;
+      if (module->exit_worker == NULL)
+        continue;
+      portico_pdk_set_current_module (module);
+      module->exit_worker (inst->conf);
+      portico_pdk_set_current_module (NULL);
+    }
 }

@@ -56,6 +56,21 @@ typedef struct {
 PorticoModuleSet *portico_modules_load (const PorticoConfig *config, GPtrArray *errors);
 void portico_module_set_free (PorticoModuleSet *set);
 
+/* Before a worker exits: runs exit_worker of every instance, by priority. */
+void portico_modules_exit_worker (PorticoModuleSet *set);
+
+/* The directories modules are looked for in: the config's
+ * node.module_path, or when it is empty the default one (the build tree's
+ * modules next to the binary, then the installed ones). */
+const char *const *portico_module_path (const PorticoConfig *config);
+const char *const *portico_module_default_path (void);
+
+/* Checks @config (a plugin's "config") against @schema and returns a copy
+ * with the defaults filled in, or NULL after adding each problem to
+ * @errors as "PATH.key: message". */
+JsonObject *portico_schema_apply (const PorticoSchemaField *schema, JsonObject *config, const char *path,
+                                  GPtrArray *errors);
+
 /* In a new worker: runs init_worker of every instance, by priority.
  * Returns FALSE (with @error naming the module) if one failed. */
 gboolean portico_modules_init_worker (PorticoModuleSet *set, GError **error);

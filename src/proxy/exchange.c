@@ -24,8 +24,12 @@ typedef enum {
 static const char MSG_BAD_GATEWAY[] = "An invalid response was received from the upstream server";
 static const char MSG_TIMEOUT[] = "The upstream server is timing out";
 static const char MSG_NO_PEER[] = "failure to get a peer from the ring-balancer";
+static const char MSG_UNEXPECTED[] = "An unexpected error occurred";
+static const char MSG_TOO_LARGE[] = "Request size limit exceeded";
 
 static void up_on_timeout (PorticoTimer *timer);
+static void advance (PorticoExchange *x);
+static void run_log (PorticoExchange *x);
 
 PorticoExchange *
 portico_exchange_new (PorticoClient *client)
@@ -58,15 +62,67 @@ portico_exchange_free (PorticoProxy *proxy, PorticoExchange *x)
       portico_upstream_release (x->up, FALSE);
       x->up = NULL;
     }
+  portico_timer_disarm (proxy->loop, &x->resume_timer);
+  portico_buf_clear (&x->filter_buf);
+  portico_request_finish (&x->pdk);
   if (proxy->free_exchanges->len < 64 && x->head_cap <= 4096)
     {
       g_ptr_array_add (proxy->free_exchanges, x);
       return;
     }
+  portico_request_clear (&x->pdk);
   g_free (x->head);
   g_free (x->path);
   g_free (x);
 }
+
+/* ---- what the module API needs from the data path ---- */
+
+static void
+resume_fired (PorticoTimer *timer)
+{
+  PorticoExchange *x = (PorticoExchange *) ((char *) timer - G_STRUCT_OFFSET (PorticoExchange, resume_timer));
+  x->pdk.resume_scheduled = FALSE;
+  if (x->pdk.yielded) /* a stray resume (yield_for, then CONTINUE) is dropped */
+    advance (x);
+}
+
+static void
+hook_schedule (PorticoRequest *r, guint ms)
+{
+  PorticoExchange *x = r->owner;
+  x->resume_timer.func = resume_fired;
+  portico_timer_arm (x->client->proxy->loop, &x->resume_timer, ms);
+}
+
+static void
+hook_cancel (PorticoRequest *r)
+{
+  PorticoExchange *x = r->owner;
+  portico_timer_disarm (x->client->proxy->loop, &x->resume_timer);
+}
+
+static void (*record_phase) (PorticoPhase phase, guint64 us);
+
+static void
+hook_record_phase (PorticoPhase phase, guint64 us)
+{
+  if (record_phase != NULL)
+    record_phase (phase, us);
+}
+
+void
+portico_proxy_set_phase_recorder (void (*func) (PorticoPhase phase, guint64 us))
+{
+  record_phase = func;
+}
+
+static const PorticoRequestHooks exchange_hooks = {
+  .resume = NULL, /* resume_fired() calls advance() */
+  .schedule = hook_schedule,
+  .cancel = hook_cancel,
+  .record_phase = hook_record_phase,
+};
 
 /* The parsed request points into the client's input buffer, which the body
  * will reuse: move the head to the exchange's own storage. */
@@ -107,25 +163,56 @@ can_keep_client (PorticoExchange *x)
          client->requests < node->keepalive_requests;
 }
 
-/* The gateway answers instead of the upstream (which is let go). After
- * input it cannot trust (@must_close), the connection closes whatever else. */
+/* The response in x->pdk's local fields goes out instead of the
+ * upstream's (which is let go), through header_filter (unless it comes
+ * from there) and body_filter. After input it cannot trust (@must_close),
+ * the connection closes whatever else. */
 static void
-respond_local (PorticoExchange *x, int status, const char *message, gboolean must_close)
+send_local (PorticoExchange *x, gboolean must_close, gboolean filter_headers)
 {
+  PorticoRequest *r = &x->pdk;
   if (x->up != NULL)
     {
       portico_upstream_release (x->up, FALSE);
       x->up = NULL;
     }
+  if (filter_headers && portico_phase_wanted (r, PORTICO_PHASE_HEADER_FILTER))
+    {
+      PorticoResult res = portico_phase_run (r, PORTICO_PHASE_HEADER_FILTER);
+      if (res == PORTICO_ERROR)
+        {
+          char body[128];
+          gsize len = portico_message_json (body, sizeof body, MSG_UNEXPECTED);
+          portico_response_set_local (r, 500, "application/json; charset=utf-8", body, len);
+        }
+    }
+  const char *body = r->local_body;
+  gsize body_len = r->local_body_len;
+  if (portico_phase_wanted (r, PORTICO_PHASE_BODY_FILTER) &&
+      portico_phase_body (r, body, body_len, TRUE) == PORTICO_CONTINUE)
+    {
+      body = r->chunk;
+      body_len = r->chunk_len;
+    }
   /* An unread request body would be taken for the next request. */
   gboolean body_read = x->req_pipe.done;
   x->keep_client = can_keep_client (x) && body_read && !must_close;
-  portico_respond_json (x->client, status, message, x->req.method_id == PORTICO_METHOD_HEAD,
-                        x->keep_client);
-  x->status = status;
+  portico_respond_full (x->client, r->status, r->resp_headers.v, r->resp_headers.n, body, body_len,
+                        x->req.method_id == PORTICO_METHOD_HEAD, x->keep_client);
+  x->status = r->status;
   x->resp_started = x->resp_done = TRUE;
   x->req_done = TRUE;
   portico_client_set_state (x->client, PORTICO_CONN_WRITING);
+}
+
+/* The gateway answers {"message": @message} itself. */
+static void
+respond_local (PorticoExchange *x, int status, const char *message, gboolean must_close)
+{
+  char body[256];
+  gsize len = portico_message_json (body, sizeof body, message);
+  portico_response_set_local (&x->pdk, status, "application/json; charset=utf-8", body, len);
+  send_local (x, must_close, TRUE);
 }
 
 /* Both connections go: the response cannot be completed. */
@@ -133,6 +220,9 @@ static Step
 abort_exchange (PorticoExchange *x, const char *why)
 {
   g_info ("%s %.*s: aborted: %s", x->client->peer_ip, (int) x->req.target_len, x->req.target, why);
+  if (!x->resp_started)
+    x->status = x->pdk.status = 499; /* nginx's "client closed request" */
+  run_log (x);
   if (x->up != NULL)
     {
       portico_upstream_release (x->up, FALSE);
@@ -155,6 +245,25 @@ connect_upstream (PorticoExchange *x, gboolean fresh)
           return FALSE;
         }
       x->target = target;
+      PorticoRequest *r = &x->pdk;
+      r->target = target->text;
+      r->tries = x->tries + 1;
+      if (portico_phase_wanted (r, PORTICO_PHASE_BALANCER))
+        {
+          PorticoResult res = portico_phase_run (r, PORTICO_PHASE_BALANCER);
+          if (res == PORTICO_RESPOND)
+            {
+              send_local (x, FALSE, TRUE);
+              return FALSE;
+            }
+          if (res != PORTICO_CONTINUE)
+            {
+              respond_local (x, 500, MSG_UNEXPECTED, FALSE);
+              return FALSE;
+            }
+        }
+      if (r->upstream_sent_us < 0)
+        r->upstream_sent_us = g_get_monotonic_time ();
       int err = 0;
       PorticoUpConn *up = portico_upstream_get (proxy, target, x, fresh, &err);
       if (up != NULL)
@@ -258,6 +367,14 @@ step_request (PorticoExchange *x)
       if (!x->req_done)
         {
           PorticoPipeResult r = portico_pipe_move (&x->req_pipe, &client->conn.in, &up->conn.out, HIGH_WATER);
+          if (x->pdk.max_body > 0 && x->req_pipe.bytes > x->pdk.max_body)
+            {
+              /* Past a module's limit: the upstream got part of a request. */
+              if (x->resp_started)
+                return abort_exchange (x, "request body over the limit");
+              respond_local (x, 413, MSG_TOO_LARGE, TRUE);
+              return STEP_PROGRESS;
+            }
           if (r == PORTICO_PIPE_ERROR)
             {
               /* A broken chunked body: the upstream got part of a request. */
@@ -298,6 +415,37 @@ step_request (PorticoExchange *x)
     }
 }
 
+/* The upstream's head is in: header_filter may change it or replace the
+ * response. Returns FALSE when a local response was sent instead. */
+static gboolean
+filter_response_head (PorticoExchange *x)
+{
+  PorticoRequest *r = &x->pdk;
+  PorticoHttpResponse *resp = &x->resp;
+  r->upstream_head_us = g_get_monotonic_time ();
+  if (portico_plan_is_empty (r->plan))
+    return TRUE;
+  /* Copied: the head leaves up->conn.in before log reads it. */
+  portico_response_begin (r, resp->status, resp->headers, (guint) resp->n_headers, TRUE);
+  PorticoResult res = portico_phase_run (r, PORTICO_PHASE_HEADER_FILTER);
+  if (res == PORTICO_CONTINUE)
+    {
+      x->filtering = resp->body != PORTICO_BODY_NONE && portico_phase_wanted (r, PORTICO_PHASE_BODY_FILTER);
+      return TRUE;
+    }
+  x->up->conn.failed = 1; /* its body stays unread */
+  if (res == PORTICO_RESPOND)
+    send_local (x, FALSE, FALSE);
+  else
+    {
+      char body[128];
+      gsize len = portico_message_json (body, sizeof body, MSG_UNEXPECTED);
+      portico_response_set_local (r, 500, "application/json; charset=utf-8", body, len);
+      send_local (x, FALSE, FALSE);
+    }
+  return FALSE;
+}
+
 static void
 start_response (PorticoExchange *x)
 {
@@ -308,20 +456,32 @@ start_response (PorticoExchange *x)
   switch (resp->body)
     {
     case PORTICO_BODY_NONE: to = PORTICO_BODY_NONE; break;
-    case PORTICO_BODY_LENGTH: to = PORTICO_BODY_LENGTH; break;
-    default: to = http10 ? PORTICO_BODY_CLOSE : PORTICO_BODY_CHUNKED; break;
+    case PORTICO_BODY_LENGTH: to = x->pdk.length_removed ? PORTICO_BODY_CHUNKED : PORTICO_BODY_LENGTH; break;
+    default: to = PORTICO_BODY_CHUNKED; break;
     }
-  portico_pipe_init (&x->resp_pipe, resp->body, resp->content_length, to);
+  if (to == PORTICO_BODY_CHUNKED && http10)
+    to = PORTICO_BODY_CLOSE;
+  if (x->filtering)
+    {
+      /* Decoded into filter_buf; filter_body() frames it for the client. */
+      x->filter_to = to;
+      portico_pipe_init (&x->resp_pipe, resp->body, resp->content_length, PORTICO_BODY_CLOSE);
+      x->resp_pipe.to = to; /* what the head announces */
+    }
+  else
+    portico_pipe_init (&x->resp_pipe, resp->body, resp->content_length, to);
   /* The connection can carry the next request only if this response has an
    * end the client can see and the request body has been read whole. */
   x->keep_client = can_keep_client (x) && to != PORTICO_BODY_CLOSE && x->req_done;
   x->client_bytes_at_head = client->conn.bytes_out;
   portico_head_client_response (x, &client->conn.out);
-  x->status = resp->status;
-  client->proxy->stats.responses[resp->status / 100 <= 5 ? resp->status / 100 : 0]++;
+  if (x->filtering)
+    x->resp_pipe.to = PORTICO_BODY_CLOSE;
+  x->status = x->pdk.have_response ? x->pdk.status : resp->status;
+  client->proxy->stats.responses[x->status / 100 <= 5 ? x->status / 100 : 0]++;
   portico_buf_consume (&x->up->conn.in, resp->head_len);
   x->resp_started = TRUE;
-  x->resp_done = x->resp_pipe.done;
+  x->resp_done = x->resp_pipe.done && !x->filtering; /* filter_body() ends a filtered body */
   portico_client_set_state (client, PORTICO_CONN_WRITING);
 }
 
@@ -344,6 +504,34 @@ response_broken (PorticoExchange *x)
   return STEP_PROGRESS;
 }
 
+/* The decoded body in filter_buf goes through body_filter and on to the
+ * client, framed as the head said. @last: the upstream's body is whole.
+ * STEP_IDLE when all is well. */
+static Step
+filter_body (PorticoExchange *x, gboolean last)
+{
+  PorticoRequest *r = &x->pdk;
+  PorticoBuf *out = &x->client->conn.out;
+  gsize len = portico_buf_len (&x->filter_buf);
+  if (x->filter_last_done || (len == 0 && !last))
+    return STEP_IDLE;
+  if (portico_phase_body (r, portico_buf_head (&x->filter_buf), len, last) != PORTICO_CONTINUE)
+    return abort_exchange (x, "a body_filter failed");
+  x->filter_out_bytes += r->chunk_len;
+  if (x->filter_to == PORTICO_BODY_LENGTH && (x->filter_out_bytes > x->resp.content_length ||
+                                              (last && x->filter_out_bytes != x->resp.content_length)))
+    return abort_exchange (x, "a body_filter changed the length but kept Content-Length");
+  portico_body_write (x->filter_to, out, r->chunk, r->chunk_len);
+  portico_buf_consume (&x->filter_buf, len);
+  if (last)
+    {
+      x->filter_last_done = TRUE;
+      if (x->filter_to == PORTICO_BODY_CHUNKED)
+        portico_buf_append (out, "0\r\n\r\n", 5);
+    }
+  return STEP_IDLE;
+}
+
 /* Response: upstream socket -> upstream input -> client output -> client. */
 static Step
 step_response (PorticoExchange *x)
@@ -351,7 +539,7 @@ step_response (PorticoExchange *x)
   PorticoUpConn *up = x->up;
   PorticoClient *client = x->client;
   PorticoProxy *proxy = client->proxy;
-  Step step = STEP_IDLE;
+  Step step = STEP_IDLE, s_filter;
   for (;;)
     {
       if (!x->resp_started)
@@ -370,6 +558,8 @@ step_response (PorticoExchange *x)
                 }
               if (r == PORTICO_HTTP_OK)
                 {
+                  if (!filter_response_head (x))
+                    return STEP_PROGRESS;
                   start_response (x);
                   step = STEP_PROGRESS;
                   continue;
@@ -398,7 +588,20 @@ step_response (PorticoExchange *x)
           continue;
         }
 
-      PorticoPipeResult r = portico_pipe_move (&x->resp_pipe, &up->conn.in, &client->conn.out, HIGH_WATER);
+      PorticoPipeResult r;
+      if (x->filtering)
+        {
+          if (portico_buf_len (&client->conn.out) < HIGH_WATER)
+            {
+              r = portico_pipe_move (&x->resp_pipe, &up->conn.in, &x->filter_buf, HIGH_WATER);
+              if (r != PORTICO_PIPE_ERROR && (s_filter = filter_body (x, r == PORTICO_PIPE_DONE)) != STEP_IDLE)
+                return s_filter;
+            }
+          else
+            r = PORTICO_PIPE_MOVED;
+        }
+      else
+        r = portico_pipe_move (&x->resp_pipe, &up->conn.in, &client->conn.out, HIGH_WATER);
       if (r == PORTICO_PIPE_ERROR)
         return response_broken (x);
       if (r == PORTICO_PIPE_DONE)
@@ -423,8 +626,11 @@ step_response (PorticoExchange *x)
         return step;
       if (io == PORTICO_IO_EOF)
         {
-          if (portico_pipe_input_closed (&x->resp_pipe, &client->conn.out) == PORTICO_PIPE_ERROR)
+          PorticoBuf *to = x->filtering ? &x->filter_buf : &client->conn.out;
+          if (portico_pipe_input_closed (&x->resp_pipe, to) == PORTICO_PIPE_ERROR)
             return response_broken (x);
+          if (x->filtering && (s_filter = filter_body (x, TRUE)) == STEP_GONE)
+            return s_filter;
           x->resp_done = TRUE;
           return STEP_PROGRESS;
         }
@@ -459,10 +665,28 @@ record_latency (PorticoExchange *x)
   stats->latency_hist[portico_histogram_bucket (us)]++;
 }
 
+/* The log phase, once, when the exchange ends however it ends. */
+static void
+run_log (PorticoExchange *x)
+{
+  PorticoRequest *r = &x->pdk;
+  if (r->finished_us != 0)
+    return;
+  r->finished_us = g_get_monotonic_time ();
+  if (!portico_phase_wanted (r, PORTICO_PHASE_LOG))
+    return;
+  if (!r->have_response)
+    r->status = x->status;
+  r->bytes_received = x->req_pipe.bytes;
+  r->bytes_sent = x->client->conn.bytes_out - x->client_bytes_at_start;
+  portico_phase_run (r, PORTICO_PHASE_LOG);
+}
+
 static void
 finish (PorticoExchange *x)
 {
   record_latency (x);
+  run_log (x);
   if (x->up != NULL)
     {
       gboolean reusable = x->resp.keep_alive && x->resp_pipe.done && x->req_done &&
@@ -574,6 +798,105 @@ up_on_timeout (PorticoTimer *timer)
   portico_exchange_timeout (up->exchange, FALSE);
 }
 
+/* What a rewrite or access result means for the exchange: TRUE to go on. */
+static gboolean
+phase_went_on (PorticoExchange *x, PorticoResult res)
+{
+  switch (res)
+    {
+    case PORTICO_CONTINUE:
+      return TRUE;
+    case PORTICO_YIELD:
+      portico_client_set_state (x->client, PORTICO_CONN_WAITING);
+      return FALSE;
+    case PORTICO_RESPOND:
+      send_local (x, FALSE, TRUE);
+      break;
+    case PORTICO_ERROR:
+    default:
+      respond_local (x, 500, MSG_UNEXPECTED, FALSE);
+      break;
+    }
+  x->stage = PORTICO_STAGE_UPSTREAM;
+  portico_exchange_run (x);
+  return FALSE;
+}
+
+static gboolean
+route (PorticoExchange *x)
+{
+  PorticoProxy *proxy = x->client->proxy;
+  PorticoRequest *r = &x->pdk;
+  const PorticoHttpRequest *req = &x->req;
+  if (r->path != x->path)
+    {
+      /* rewrite changed the path: route (and strip) the new one. */
+      if (x->path_cap < r->path_len + 1)
+        {
+          g_free (x->path);
+          x->path_cap = r->path_len + 1;
+          x->path = g_malloc (x->path_cap);
+        }
+      memcpy (x->path, r->path, r->path_len + 1);
+      x->path_len = r->path_len;
+      r->path = x->path;
+    }
+  const char *host = req->host;
+  size_t host_len = req->host_len;
+  int host_at = r->host_set ? portico_header_table_find (&r->req_headers, "host", 4, 0) : -1;
+  if (host_at >= 0)
+    {
+      host = r->req_headers.v[host_at].value;
+      host_len = r->req_headers.v[host_at].value_len;
+    }
+  if (!portico_router_match (proxy->router, req->method, req->method_len, host, host_len, x->path, x->path_len,
+                             r->req_headers.v, r->req_headers.n, &x->match))
+    return FALSE;
+  x->service = x->match.route->service;
+  r->route = x->match.route;
+  r->service = x->service;
+  return TRUE;
+}
+
+/* Rewrite, routing, access, then the upstream; resumed here after a
+ * handler yielded. */
+static void
+advance (PorticoExchange *x)
+{
+  PorticoRequest *r = &x->pdk;
+  portico_client_set_state (x->client, PORTICO_CONN_ACTIVE);
+  switch (x->stage)
+    {
+    case PORTICO_STAGE_REWRITE:
+      if (!phase_went_on (x, portico_phase_run (r, PORTICO_PHASE_REWRITE)))
+        return;
+      x->stage = PORTICO_STAGE_ROUTE;
+      /* fall through */
+    case PORTICO_STAGE_ROUTE:
+      x->stage = PORTICO_STAGE_ACCESS;
+      if (!route (x))
+        {
+          x->stage = PORTICO_STAGE_UPSTREAM;
+          respond_local (x, 404, "no Route matched with those values", FALSE);
+          break;
+        }
+      /* fall through */
+    case PORTICO_STAGE_ACCESS:
+      if (!phase_went_on (x, portico_phase_run (r, PORTICO_PHASE_ACCESS)))
+        return;
+      x->stage = PORTICO_STAGE_UPSTREAM;
+      if (r->max_body > 0 && x->req.body == PORTICO_BODY_LENGTH && x->req.content_length > r->max_body)
+        respond_local (x, 413, MSG_TOO_LARGE, FALSE);
+      else if (connect_upstream (x, FALSE))
+        portico_head_upstream_request (x, &x->up->conn.out);
+      break;
+    case PORTICO_STAGE_UPSTREAM:
+    default:
+      break;
+    }
+  portico_exchange_run (x);
+}
+
 void
 portico_exchange_begin (PorticoExchange *x)
 {
@@ -584,6 +907,7 @@ portico_exchange_begin (PorticoExchange *x)
   take_head (x, portico_buf_head (&client->conn.in));
   portico_buf_consume (&client->conn.in, req->head_len);
   x->start_us = g_get_monotonic_time ();
+  x->client_bytes_at_start = client->conn.bytes_out;
   proxy->stats.requests++;
   client->requests++;
   portico_client_set_state (client, PORTICO_CONN_ACTIVE);
@@ -591,30 +915,35 @@ portico_exchange_begin (PorticoExchange *x)
   portico_pipe_init (&x->req_pipe, req->body, req->content_length, req->body);
   x->req_done = x->req_pipe.done;
 
+  if (x->path_cap < req->path_len + 1)
+    {
+      g_free (x->path);
+      x->path_cap = MAX (req->path_len + 1, 256);
+      x->path = g_malloc (x->path_cap);
+    }
+  gboolean path_ok = req->path_len > 0 && req->path[0] == '/' &&
+                     portico_http_normalize_path (req->path, req->path_len, x->path, &x->path_len);
+  if (!path_ok)
+    {
+      x->path_len = MIN (req->path_len, x->path_cap - 1);
+      memcpy (x->path, req->path, x->path_len);
+    }
+  x->path[x->path_len] = '\0';
+  portico_request_start (&x->pdk, proxy->plan, &exchange_hooks, x, req, x->path, x->path_len, client->peer_ip,
+                         client->peer_port, client->local_port);
+
+  x->stage = PORTICO_STAGE_UPSTREAM;
   if (req->method_id == PORTICO_METHOD_CONNECT)
     respond_local (x, 405, "Method not allowed", TRUE);
+  else if (req->path_len == 0 || req->path[0] != '/')
+    respond_local (x, 404, "no Route matched with those values", FALSE);
+  else if (!path_ok)
+    respond_local (x, 400, "Bad request", TRUE);
   else
     {
-      if (x->path_cap < req->path_len + 1)
-        {
-          g_free (x->path);
-          x->path_cap = MAX (req->path_len + 1, 256);
-          x->path = g_malloc (x->path_cap);
-        }
-      if (req->path_len == 0 || req->path[0] != '/')
-        respond_local (x, 404, "no Route matched with those values", FALSE);
-      else if (!portico_http_normalize_path (req->path, req->path_len, x->path, &x->path_len))
-        respond_local (x, 400, "Bad request", TRUE);
-      else if (!portico_router_match (proxy->router, req->method, req->method_len, req->host,
-                                      req->host_len, x->path, x->path_len, req->headers,
-                                      req->n_headers, &x->match))
-        respond_local (x, 404, "no Route matched with those values", FALSE);
-      else
-        {
-          x->service = x->match.route->service;
-          if (connect_upstream (x, FALSE))
-            portico_head_upstream_request (x, &x->up->conn.out);
-        }
+      x->stage = PORTICO_STAGE_REWRITE;
+      advance (x);
+      return;
     }
   portico_exchange_run (x);
 }

@@ -112,10 +112,15 @@ append_upstream_target (PorticoExchange *x, PorticoBuf *out)
         portico_buf_append (out, "/", 1);
       portico_buf_append (out, rest, rest_len);
     }
-  if (x->req.query != NULL)
+}
+
+static void
+append_query (PorticoBuf *out, const char *query, gsize len)
+{
+  if (query != NULL)
     {
       portico_buf_append (out, "?", 1);
-      portico_buf_append (out, x->req.query, x->req.query_len);
+      portico_buf_append (out, query, len);
     }
 }
 
@@ -136,17 +141,33 @@ void
 portico_head_upstream_request (PorticoExchange *x, PorticoBuf *out)
 {
   const PorticoHttpRequest *req = &x->req;
+  PorticoRequest *r = &x->pdk;
   const PorticoClient *client = x->client;
   const PorticoNodeConfig *node = &client->proxy->config->node;
+  /* The fields as modules left them (the parser's own when none did). */
+  const PorticoHttpHeader *fields = r->req_headers.v;
+  size_t n_fields = r->req_headers.n;
   TokenSet tokens;
-  connection_tokens (req->headers, req->n_headers, &tokens);
+  connection_tokens (fields, n_fields, &tokens);
 
   portico_buf_reserve (out, req->head_len + 512);
-  portico_buf_append (out, req->method, req->method_len);
+  gsize method_len;
+  const char *method = portico_request_upstream_method (r, &method_len);
+  portico_buf_append (out, method, method_len);
   portico_buf_append (out, " ", 1);
-  append_upstream_target (x, out);
+  const char *path, *query;
+  gsize query_len;
+  portico_request_upstream_target (r, &path, &query, &query_len);
+  if (path != NULL)
+    append_str (out, path);
+  else
+    append_upstream_target (x, out);
+  append_query (out, query, query_len);
   portico_buf_append (out, " HTTP/1.1\r\nHost: ", 17);
-  if (x->match.route->preserve_host && req->host != NULL)
+  int host_at = r->host_set ? portico_header_table_find (&r->req_headers, "host", 4, 0) : -1;
+  if (host_at >= 0)
+    portico_buf_append (out, fields[host_at].value, fields[host_at].value_len);
+  else if (x->match.route->preserve_host && req->host != NULL)
     portico_buf_append (out, req->host, req->host_len);
   else if (x->service->port == 80)
     append_str (out, x->service->host);
@@ -155,9 +176,9 @@ portico_head_upstream_request (PorticoExchange *x, PorticoBuf *out)
   portico_buf_append (out, "\r\n", 2);
 
   const PorticoHttpHeader *xff = NULL, *via = NULL;
-  for (size_t i = 0; i < req->n_headers; i++)
+  for (size_t i = 0; i < n_fields; i++)
     {
-      const PorticoHttpHeader *h = &req->headers[i];
+      const PorticoHttpHeader *h = &fields[i];
       if (is_hop_by_hop (h->name, h->name_len) || in_token_set (&tokens, h->name, h->name_len))
         continue;
       switch (h->name_len)
@@ -238,18 +259,27 @@ void
 portico_head_client_response (PorticoExchange *x, PorticoBuf *out)
 {
   const PorticoHttpResponse *resp = &x->resp;
+  const PorticoRequest *r = &x->pdk;
+  /* Modules may have changed the head (header_filter). */
+  const PorticoHttpHeader *fields = r->have_response ? r->resp_headers.v : resp->headers;
+  size_t n_fields = r->have_response ? r->resp_headers.n : resp->n_headers;
   TokenSet tokens;
-  connection_tokens (resp->headers, resp->n_headers, &tokens);
+  connection_tokens (fields, n_fields, &tokens);
 
   portico_buf_reserve (out, resp->head_len + 256);
-  portico_buf_printf (out, "HTTP/1.1 %d ", resp->status);
-  portico_buf_append (out, resp->reason, resp->reason_len);
-  portico_buf_append (out, "\r\n", 2);
+  if (r->have_response && r->status != resp->status)
+    portico_buf_printf (out, "HTTP/1.1 %d %s\r\n", r->status, portico_http_reason (r->status));
+  else
+    {
+      portico_buf_printf (out, "HTTP/1.1 %d ", resp->status);
+      portico_buf_append (out, resp->reason, resp->reason_len);
+      portico_buf_append (out, "\r\n", 2);
+    }
 
   const PorticoHttpHeader *via = NULL;
-  for (size_t i = 0; i < resp->n_headers; i++)
+  for (size_t i = 0; i < n_fields; i++)
     {
-      const PorticoHttpHeader *h = &resp->headers[i];
+      const PorticoHttpHeader *h = &fields[i];
       if (is_hop_by_hop (h->name, h->name_len) || in_token_set (&tokens, h->name, h->name_len))
         continue;
       if (portico_http_name_is (h->name, h->name_len, "via"))

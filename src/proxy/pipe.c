@@ -15,21 +15,29 @@ portico_pipe_init (PorticoPipe *pipe, PorticoBodyKind from, guint64 length, Port
     pipe->done = TRUE;
 }
 
-static void
-emit (PorticoPipe *pipe, PorticoBuf *out, const char *data, gsize len)
+void
+portico_body_write (PorticoBodyKind to, PorticoBuf *out, const char *data, gsize len)
 {
-  pipe->bytes += len;
-  if (pipe->to != PORTICO_BODY_CHUNKED)
+  if (to != PORTICO_BODY_CHUNKED)
     {
       portico_buf_append (out, data, len);
       return;
     }
+  if (len == 0)
+    return; /* a zero-size chunk would end the body */
   char line[PORTICO_CHUNK_HEADER_MAX];
   gsize n = portico_chunked_size_line (line, len);
   portico_buf_reserve (out, n + len + 2);
   portico_buf_append (out, line, n);
   portico_buf_append (out, data, len);
   portico_buf_append (out, "\r\n", 2);
+}
+
+static void
+emit (PorticoPipe *pipe, PorticoBuf *out, const char *data, gsize len)
+{
+  pipe->bytes += len;
+  portico_body_write (pipe->to, out, data, len);
 }
 
 static void

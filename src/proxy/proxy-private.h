@@ -6,6 +6,7 @@
 #include "http/chunked.h"
 #include "http/http-parser.h"
 #include "net/conn.h"
+#include "pdk/phases.h"
 
 G_BEGIN_DECLS
 
@@ -39,6 +40,8 @@ void portico_pipe_init (PorticoPipe *pipe, PorticoBodyKind from, guint64 length,
 PorticoPipeResult portico_pipe_move (PorticoPipe *pipe, PorticoBuf *in, PorticoBuf *out, gsize high);
 /* The input closed: ends a CLOSE body, is an error for the others. */
 PorticoPipeResult portico_pipe_input_closed (PorticoPipe *pipe, PorticoBuf *out);
+/* Writes body bytes framed as @to (a chunk, or as they are). */
+void portico_body_write (PorticoBodyKind to, PorticoBuf *out, const char *data, gsize len);
 
 struct _PorticoUpConn {
   PorticoConn conn;
@@ -75,6 +78,14 @@ struct _PorticoClient {
   gboolean closing; /* close once the current response is out */
 };
 
+/* Where an exchange is before its upstream request starts. */
+typedef enum {
+  PORTICO_STAGE_REWRITE = 0,
+  PORTICO_STAGE_ROUTE,
+  PORTICO_STAGE_ACCESS,
+  PORTICO_STAGE_UPSTREAM, /* past access: connecting, or answered */
+} PorticoExchangeStage;
+
 struct _PorticoExchange {
   PorticoClient *client;
   PorticoUpConn *up;
@@ -100,9 +111,20 @@ struct _PorticoExchange {
   gboolean keep_client;    /* the client connection stays open afterwards */
   gboolean up_progress;     /* the upstream did I/O in this run */
   gboolean client_progress; /* the client did I/O in this run */
+  PorticoExchangeStage stage;
+  PorticoTimer resume_timer; /* a yielded handler's resumption */
+  guint64 client_bytes_at_start;
+  /* The response body through body_filter: decoded into filter_buf, then
+   * framed as filter_to for the client. */
+  gboolean filtering;
+  gboolean filter_last_done;
+  PorticoBodyKind filter_to;
+  guint64 filter_out_bytes;
+  PorticoBuf filter_buf;
   /* Last, and not cleared between requests (6 KiB): the parser sets them. */
   PorticoHttpRequest req;   /* points into head */
   PorticoHttpResponse resp; /* points into up->conn.in until the head is sent */
+  PorticoRequest pdk;       /* the module API's view; reset by portico_request_finish */
 };
 
 struct _PorticoProxy {
@@ -114,6 +136,7 @@ struct _PorticoProxy {
   GHashTable *pools;       /* const PorticoAddress* -> PorticoUpPool* */
   GHashTable *balancers;   /* const PorticoUpstream* -> PorticoBalancer* */
   GPtrArray *free_exchanges;
+  PorticoPlan *plan;       /* the modules' handlers, by priority */
   PorticoProxyStats stats;
   gboolean draining;
   gint64 date_second;
@@ -155,5 +178,10 @@ const char *portico_proxy_date (PorticoProxy *proxy);
 /* Writes a complete gateway-made response, {"message": ...}, to the client. */
 void portico_respond_json (PorticoClient *client, int status, const char *message, gboolean head_only,
                            gboolean keep_alive);
+/* Writes a complete response with these fields (framing ones skipped) and body. */
+void portico_respond_full (PorticoClient *client, int status, const PorticoHttpHeader *headers, gsize n_headers,
+                           const char *body, gsize body_len, gboolean head_only, gboolean keep_alive);
+/* {"message":"..."} for @message (escaped). Returns the length. */
+gsize portico_message_json (char *out, gsize size, const char *message);
 
 G_END_DECLS

@@ -21,6 +21,7 @@ static void
 exchange_storage_free (gpointer data)
 {
   PorticoExchange *x = data;
+  portico_request_clear (&x->pdk);
   g_free (x->head);
   g_free (x->path);
   g_free (x);
@@ -38,7 +39,15 @@ portico_proxy_free (PorticoProxy *proxy)
   g_ptr_array_set_free_func (proxy->free_exchanges, exchange_storage_free);
   g_ptr_array_free (proxy->free_exchanges, TRUE);
   portico_router_free (proxy->router);
+  portico_plan_free (proxy->plan);
   g_free (proxy);
+}
+
+void
+portico_proxy_set_modules (PorticoProxy *proxy, const PorticoModuleSet *modules)
+{
+  portico_plan_free (proxy->plan);
+  proxy->plan = portico_plan_new (modules);
 }
 
 const PorticoProxyStats *

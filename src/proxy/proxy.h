@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/histogram.h"
 #include "net/loop.h"
+#include "pdk/module-loader.h"
 
 G_BEGIN_DECLS
 
@@ -53,6 +54,13 @@ void portico_proxy_free (PorticoProxy *proxy);
 /* Takes an accepted, non-blocking client socket. */
 void portico_proxy_accept (PorticoProxy *proxy, int fd, const struct sockaddr *peer,
                            socklen_t peer_len, guint16 local_port);
+
+/* The modules whose handlers run in each request (by priority, with
+ * Kong's scoping). NULL: none. Call before the first connection. */
+void portico_proxy_set_modules (PorticoProxy *proxy, const PorticoModuleSet *modules);
+/* Where every handler call's duration goes (the worker's per-phase
+ * histograms). One per process. */
+void portico_proxy_set_phase_recorder (void (*func) (PorticoPhase phase, guint64 us));
 
 const PorticoProxyStats *portico_proxy_stats (PorticoProxy *proxy);
 

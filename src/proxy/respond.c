@@ -55,23 +55,63 @@ portico_proxy_date (PorticoProxy *proxy)
   return proxy->date;
 }
 
+gsize
+portico_message_json (char *out, gsize size, const char *message)
+{
+  gsize o = (gsize) g_snprintf (out, size, "{\"message\":\"");
+  for (const char *p = message; *p && o + 8 < size; p++)
+    {
+      guchar c = (guchar) *p;
+      if (c == '"' || c == '\\')
+        o += (gsize) g_snprintf (out + o, size - o, "\\%c", c);
+      else if (c < 0x20)
+        o += (gsize) g_snprintf (out + o, size - o, "\\u%04x", c);
+      else
+        out[o++] = (char) c;
+    }
+  o += (gsize) g_snprintf (out + o, size - o, "\"}");
+  return MIN (o, size - 1);
+}
+
+void
+portico_respond_full (PorticoClient *client, int status, const PorticoHttpHeader *headers, gsize n_headers,
+                      const char *body, gsize body_len, gboolean head_only, gboolean keep_alive)
+{
+  PorticoBuf *out = &client->conn.out;
+  portico_buf_printf (out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, portico_http_reason (status),
+                      portico_proxy_date (client->proxy));
+  gboolean server = FALSE;
+  for (gsize i = 0; i < n_headers; i++)
+    {
+      const PorticoHttpHeader *h = &headers[i];
+      if (portico_header_is_framing (h->name, h->name_len) || portico_http_name_is (h->name, h->name_len, "date"))
+        continue;
+      server |= portico_http_name_is (h->name, h->name_len, "server");
+      portico_buf_reserve (out, h->name_len + h->value_len + 4);
+      portico_buf_append (out, h->name, h->name_len);
+      portico_buf_append (out, ": ", 2);
+      portico_buf_append (out, h->value, h->value_len);
+      portico_buf_append (out, "\r\n", 2);
+    }
+  /* 204 and 304 have no body and say no length (RFC 9110 8.6). */
+  gboolean bodiless = status == 204 || status == 304;
+  if (!bodiless)
+    portico_buf_printf (out, "Content-Length: %" G_GSIZE_FORMAT "\r\n", body_len);
+  portico_buf_printf (out, "%s%s\r\n", server ? "" : "Server: portico\r\n",
+                      keep_alive ? "" : "Connection: close\r\n");
+  if (!head_only && !bodiless)
+    portico_buf_append (out, body, body_len);
+  client->proxy->stats.responses[status / 100 <= 5 ? status / 100 : 0]++;
+}
+
 void
 portico_respond_json (PorticoClient *client, int status, const char *message, gboolean head_only,
                       gboolean keep_alive)
 {
   char body[256];
-  int body_len = g_snprintf (body, sizeof body, "{\"message\":\"%s\"}", message);
-  portico_buf_printf (&client->conn.out,
-                      "HTTP/1.1 %d %s\r\n"
-                      "Date: %s\r\n"
-                      "Content-Type: application/json; charset=utf-8\r\n"
-                      "Content-Length: %d\r\n"
-                      "Server: portico\r\n"
-                      "%s"
-                      "\r\n",
-                      status, portico_http_reason (status), portico_proxy_date (client->proxy),
-                      body_len, keep_alive ? "" : "Connection: close\r\n");
-  if (!head_only)
-    portico_buf_append (&client->conn.out, body, (gsize) body_len);
-  client->proxy->stats.responses[status / 100 <= 5 ? status / 100 : 0]++;
+  gsize body_len = portico_message_json (body, sizeof body, message);
+  static char content_type[] = "Content-Type";
+  static char json[] = "application/json; charset=utf-8";
+  PorticoHttpHeader h = { content_type, sizeof content_type - 1, json, sizeof json - 1 };
+  portico_respond_full (client, status, &h, 1, body, body_len, head_only, keep_alive);
 }

@@ -68,8 +68,12 @@ test_find_and_scan (void)
 
   g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) modules = portico_modules_scan (path, errors);
-  g_assert_cmpuint (modules->len, ==, 2); /* crash-init-worker, init-counter */
-  g_assert_cmpuint (errors->len, ==, 2);  /* bad-abi, no-descriptor */
+  /* crash-init-worker, init-counter, probe-auth, probe */
+  g_assert_cmpuint (modules->len, ==, 4);
+  /* bad-abi, missing-symbol, no-descriptor */
+  g_assert_cmpuint (errors->len, ==, 3);
+  g_assert_nonnull (strstr (g_ptr_array_index (errors, 1), "missing-symbol.so"));
+  g_assert_nonnull (strstr (g_ptr_array_index (errors, 1), "undefined symbol: portico_request_teleport"));
 }
 
 static PorticoConfig *
@@ -83,6 +87,66 @@ config_with (const char *plugins_json)
   PorticoConfig *config = portico_config_load_data (json, -1, "test", NULL, &error);
   g_assert_no_error (error);
   return config;
+}
+
+static void
+test_schema_errors (void)
+{
+  g_test_summary ("A plugin config is checked against its module's schema: wrong types, values out "
+                  "of bounds or not allowed, and unknown keys are errors at their JSON path.");
+  g_autoptr (PorticoConfig) config = config_with (
+    "[{\"name\":\"probe\",\"config\":{\"respond_status\":\"x\",\"yield_ms\":-1,"
+    "\"respond_in\":\"lunch\",\"set_headers\":[\"a: b\",3],\"colour\":\"red\"}},"
+    "{\"name\":\"init-counter\",\"config\":{\"refuse\":1}}]");
+  g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+  g_assert_null (portico_modules_load (config, errors));
+  const char *expected[] = {
+    "plugins[0].config.colour: unknown field",
+    "plugins[0].config.respond_in: expected one of \"rewrite\", \"access\", \"balancer\", "
+    "\"header_filter\", \"body_filter\", \"log\", \"\"",
+    "plugins[0].config.respond_status: expected an integer",
+    "plugins[0].config.yield_ms: expected a value from 0 to 60000",
+    "plugins[0].config.set_headers[1]: expected a string",
+    "plugins[1].config.refuse: expected a boolean",
+  };
+  for (guint i = 0; i < errors->len; i++)
+    g_test_message ("error: %s", (const char *) g_ptr_array_index (errors, i));
+  g_assert_cmpuint (errors->len, ==, G_N_ELEMENTS (expected));
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    g_assert_cmpstr (g_ptr_array_index (errors, i), ==, expected[i]);
+}
+
+static void
+test_schema_defaults (void)
+{
+  g_test_summary ("Defaults fill the fields left out, records included, before configure sees them.");
+  static const PorticoSchemaField inner[] = {
+    { .name = "headers", .type = PORTICO_FIELD_STRING_ARRAY, .default_json = "[]" },
+    { NULL },
+  };
+  static const PorticoSchemaField schema[] = {
+    { .name = "minute", .type = PORTICO_FIELD_INTEGER, .default_json = "60" },
+    { .name = "ratio", .type = PORTICO_FIELD_NUMBER, .default_json = "0.5" },
+    { .name = "name", .type = PORTICO_FIELD_STRING, .required = TRUE },
+    { .name = "remove", .type = PORTICO_FIELD_RECORD, .fields = inner },
+    { NULL },
+  };
+  g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (JsonNode) in = json_from_string ("{\"name\":\"x\",\"ratio\":2}", NULL);
+  g_autoptr (JsonObject) out = portico_schema_apply (schema, json_node_get_object (in), "c", errors);
+  g_assert_nonnull (out);
+  g_assert_cmpint (json_object_get_int_member (out, "minute"), ==, 60);
+  g_assert_cmpfloat (json_object_get_double_member (out, "ratio"), ==, 2.0);
+  g_assert_cmpstr (json_object_get_string_member (out, "name"), ==, "x");
+  JsonObject *remove = json_object_get_object_member (out, "remove");
+  g_assert_nonnull (remove);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (remove, "headers")), ==, 0);
+
+  g_autoptr (JsonNode) missing = json_from_string ("{\"remove\":{\"headers\":\"x\"}}", NULL);
+  g_assert_null (portico_schema_apply (schema, json_node_get_object (missing), "c", errors));
+  g_assert_cmpuint (errors->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (errors, 0), ==, "c.name: required, expected a string");
+  g_assert_cmpstr (g_ptr_array_index (errors, 1), ==, "c.remove.headers: expected an array of strings");
 }
 
 static void
@@ -131,5 +195,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pdk/loader/find-and-scan", test_find_and_scan);
   g_test_add_func ("/pdk/loader/load-errors", test_load_errors);
   g_test_add_func ("/pdk/loader/load-and-init-worker", test_load_and_init_worker);
+  g_test_add_func ("/pdk/schema/errors", test_schema_errors);
+  g_test_add_func ("/pdk/schema/defaults", test_schema_defaults);
   return g_test_run ();
 }
