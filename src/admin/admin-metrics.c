@@ -14,9 +14,20 @@
  * of its range, and the lower bound for the last, open-ended bucket. It is
  * good enough for an average over time (rate of _sum / rate of _count), not
  * for exact totals.
+ *
+ * Then the modules' families: what portico_metric_add() keeps in the shared
+ * dictionary, one key per series, "m|T|SERIES" with T 'c' (counter), 'g'
+ * (gauge) or 'h' (histogram). A histogram's _bucket series each hold the
+ * count of their own bucket only (one addition per observation on the hot
+ * path); they are summed up here in le order, and _count is written as
+ * that sum, so +Inf always equals _count even when a scrape falls between
+ * a module's additions. Series that do not parse, families in Portico's
+ * own portico_ namespace, and a family given two types are left out, so a
+ * module cannot make the exposition invalid.
  */
 #include "admin/admin-private.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef enum {
@@ -357,6 +368,305 @@ loop_metrics (GString *out, const PorticoAdminSnapshot *snap)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* Module metrics */
+
+#define MODULE_METRIC_PREFIX "m|"
+
+typedef enum { SUFFIX_NONE = 0, SUFFIX_BUCKET, SUFFIX_SUM, SUFFIX_COUNT } SampleSuffix;
+
+static const char *const suffix_names[] = { "", "_bucket", "_sum", "_count" };
+
+typedef struct {
+  MetricType type;
+  char *family;
+  SampleSuffix suffix;
+  char *labels;      /* as written, without le: "" for none */
+  double le;         /* _bucket only */
+  char *le_text;
+  gint64 value;
+} ModuleSample;
+
+static void
+module_sample_free (gpointer data)
+{
+  ModuleSample *m = data;
+  g_free (m->family);
+  g_free (m->labels);
+  g_free (m->le_text);
+  g_free (m);
+}
+
+static gboolean
+is_name_char (char c, gboolean first, gboolean colon)
+{
+  return g_ascii_isalpha (c) || c == '_' || (colon && c == ':') || (!first && g_ascii_isdigit (c));
+}
+
+/* Reads name="value" at *p (the value's escapes must be the format's);
+ * sets the spans and moves *p past it. */
+static gboolean
+parse_label (const char **p, const char **name, gsize *name_len, const char **value, gsize *value_len)
+{
+  const char *s = *p;
+
+  *name = s;
+  while (is_name_char (*s, s == *name, FALSE))
+    s++;
+  *name_len = (gsize) (s - *name);
+  if (*name_len == 0 || s[0] != '=' || s[1] != '"')
+    return FALSE;
+  s += 2;
+  *value = s;
+  for (; *s != '"'; s++)
+    {
+      if (*s == '\0' || *s == '\n')
+        return FALSE;
+      if (*s == '\\' && s[1] != '\\' && s[1] != '"' && s[1] != 'n')
+        return FALSE;
+      if (*s == '\\')
+        s++;
+    }
+  *value_len = (gsize) (s - *value);
+  *p = s + 1;
+  return TRUE;
+}
+
+static SampleSuffix
+histogram_suffix (const char *name, gsize len)
+{
+  for (guint i = SUFFIX_BUCKET; i <= SUFFIX_COUNT; i++)
+    {
+      gsize n = strlen (suffix_names[i]);
+      if (len > n && memcmp (name + len - n, suffix_names[i], n) == 0)
+        return i;
+    }
+  return SUFFIX_NONE;
+}
+
+/* "m|T|name{labels}" into a sample; NULL when it is not one. */
+static ModuleSample *
+module_sample_parse (const char *key, gint64 value)
+{
+  MetricType type;
+  switch (key[2])
+    {
+    case 'c':
+      type = METRIC_COUNTER;
+      break;
+    case 'g':
+      type = METRIC_GAUGE;
+      break;
+    case 'h':
+      type = METRIC_HISTOGRAM;
+      break;
+    default:
+      return NULL;
+    }
+  if (key[3] != '|')
+    return NULL;
+
+  const char *name = key + 4, *p = name;
+  while (is_name_char (*p, p == name, TRUE))
+    p++;
+  gsize name_len = (gsize) (p - name);
+  if (name_len == 0 || (*p != '{' && *p != '\0'))
+    return NULL;
+  SampleSuffix suffix = type == METRIC_HISTOGRAM ? histogram_suffix (name, name_len) : SUFFIX_NONE;
+  if (type == METRIC_HISTOGRAM && suffix == SUFFIX_NONE)
+    return NULL;
+  gsize family_len = name_len - strlen (suffix_names[suffix]);
+  if (family_len >= 8 && memcmp (name, "portico_", 8) == 0)
+    return NULL;
+
+  g_autoptr (GString) labels = g_string_new (NULL);
+  g_autofree char *le_text = NULL;
+  if (*p == '{')
+    {
+      p++;
+      while (*p != '}')
+        {
+          const char *lname, *lvalue;
+          gsize lname_len, lvalue_len;
+          if (!parse_label (&p, &lname, &lname_len, &lvalue, &lvalue_len))
+            return NULL;
+          if (suffix == SUFFIX_BUCKET && lname_len == 2 && memcmp (lname, "le", 2) == 0)
+            le_text = g_strndup (lvalue, lvalue_len);
+          else
+            {
+              if (labels->len > 0)
+                g_string_append_c (labels, ',');
+              g_string_append_len (labels, lname, (gssize) (p - lname));
+            }
+          if (*p == ',')
+            p++;
+          else if (*p != '}')
+            return NULL;
+        }
+      if (p[1] != '\0')
+        return NULL;
+    }
+
+  double le = 0;
+  if (suffix == SUFFIX_BUCKET)
+    {
+      char *end = NULL;
+      if (le_text == NULL)
+        return NULL;
+      le = strcmp (le_text, "+Inf") == 0 ? INFINITY : g_ascii_strtod (le_text, &end);
+      if (!isinf (le) && (end == le_text || *end != '\0' || isnan (le)))
+        return NULL;
+    }
+
+  ModuleSample *m = g_new0 (ModuleSample, 1);
+  m->type = type;
+  m->family = g_strndup (name, family_len);
+  m->suffix = suffix;
+  m->labels = g_string_free (g_steal_pointer (&labels), FALSE);
+  m->le = le;
+  m->le_text = g_steal_pointer (&le_text);
+  m->value = value;
+  return m;
+}
+
+static void
+collect_module_sample (const char *key, gint64 value, gint64 ttl_left_ms, gpointer data)
+{
+  ModuleSample *m = module_sample_parse (key, value);
+  if (m != NULL)
+    g_ptr_array_add (data, m);
+}
+
+/* By family, then type, then label set, then _bucket (by le), _sum, _count. */
+static int
+module_sample_compare (gconstpointer a, gconstpointer b)
+{
+  const ModuleSample *x = *(ModuleSample *const *) a, *y = *(ModuleSample *const *) b;
+  int c = strcmp (x->family, y->family);
+  if (c == 0)
+    c = (int) x->type - (int) y->type;
+  if (c == 0)
+    c = strcmp (x->labels, y->labels);
+  if (c == 0)
+    c = (int) x->suffix - (int) y->suffix;
+  if (c == 0)
+    c = x->le < y->le ? -1 : x->le > y->le;
+  return c;
+}
+
+static void
+module_sample_line (GString *out, const char *family, SampleSuffix suffix, const char *labels,
+                    const char *le, gint64 value)
+{
+  g_string_append (out, family);
+  g_string_append (out, suffix_names[suffix]);
+  if (labels[0] != '\0' || le != NULL)
+    {
+      g_string_append_c (out, '{');
+      g_string_append (out, labels);
+      if (le != NULL)
+        g_string_append_printf (out, "%sle=\"%s\"", labels[0] != '\0' ? "," : "", le);
+      g_string_append_c (out, '}');
+    }
+  g_string_append_printf (out, " %" G_GINT64_FORMAT "\n", value);
+}
+
+/* One histogram label set: samples[*i] on, all of @family and @labels. */
+static void
+module_histogram (GString *out, GPtrArray *samples, guint *i)
+{
+  const ModuleSample *first = g_ptr_array_index (samples, *i);
+  gint64 cumulative = 0, sum = 0, count = 0;
+  gboolean buckets = FALSE, has_inf = FALSE;
+
+  for (; *i < samples->len; (*i)++)
+    {
+      const ModuleSample *m = g_ptr_array_index (samples, *i);
+      if (strcmp (m->family, first->family) != 0 || m->type != first->type
+          || strcmp (m->labels, first->labels) != 0)
+        break;
+      if (m->suffix == SUFFIX_BUCKET)
+        {
+          cumulative += m->value;
+          buckets = TRUE;
+          /* Bounds spelt two ways ("1", "1.0") are one bucket. */
+          const ModuleSample *next = *i + 1 < samples->len ? g_ptr_array_index (samples, *i + 1) : NULL;
+          if (next != NULL && next->suffix == SUFFIX_BUCKET && next->le == m->le && next->type == m->type
+              && strcmp (next->family, m->family) == 0 && strcmp (next->labels, m->labels) == 0)
+            continue;
+          has_inf = isinf (m->le);
+          module_sample_line (out, m->family, SUFFIX_BUCKET, m->labels, has_inf ? "+Inf" : m->le_text, cumulative);
+        }
+      else if (m->suffix == SUFFIX_SUM)
+        sum = m->value;
+      else
+        count = m->value;
+    }
+  if (buckets)
+    count = cumulative;
+  if (!has_inf)
+    module_sample_line (out, first->family, SUFFIX_BUCKET, first->labels, "+Inf", count);
+  module_sample_line (out, first->family, SUFFIX_SUM, first->labels, NULL, sum);
+  module_sample_line (out, first->family, SUFFIX_COUNT, first->labels, NULL, count);
+}
+
+/* A counter or gauge named like a histogram family's own series
+ * (FAMILY_bucket, _sum, _count) would read as part of it. */
+static gboolean
+shadows_histogram (GHashTable *histograms, const ModuleSample *m)
+{
+  gsize len = strlen (m->family);
+  SampleSuffix suffix = histogram_suffix (m->family, len);
+  if (m->type == METRIC_HISTOGRAM || suffix == SUFFIX_NONE)
+    return FALSE;
+  g_autofree char *base = g_strndup (m->family, len - strlen (suffix_names[suffix]));
+  return g_hash_table_contains (histograms, base);
+}
+
+/* Not called yet: portico_admin_metrics_text() only has the snapshot, which
+ * does not carry the zone. Wiring it: PorticoAdminSnapshot gets the zone
+ * (admin-private.h, set in portico_admin_snapshot_take), and
+ * portico_admin_metrics_text() calls module_metrics (out, snap->shm) last. */
+static void
+module_metrics (GString *out, PorticoShm *shm)
+{
+  g_autoptr (GPtrArray) samples = g_ptr_array_new_with_free_func (module_sample_free);
+  g_autoptr (GHashTable) histograms = g_hash_table_new (g_str_hash, g_str_equal);
+
+  portico_shdict_foreach (shm, MODULE_METRIC_PREFIX, collect_module_sample, samples);
+  g_ptr_array_sort (samples, module_sample_compare);
+  for (guint i = 0; i < samples->len; i++)
+    {
+      ModuleSample *m = g_ptr_array_index (samples, i);
+      if (m->type == METRIC_HISTOGRAM)
+        g_hash_table_add (histograms, m->family);
+    }
+
+  for (guint i = 0; i < samples->len;)
+    {
+      const ModuleSample *head = g_ptr_array_index (samples, i);
+      gboolean skip = shadows_histogram (histograms, head);
+      if (!skip)
+        family (out, head->family, head->type, "Kept by a module (portico_metric_add).");
+      while (i < samples->len)
+        {
+          const ModuleSample *m = g_ptr_array_index (samples, i);
+          if (strcmp (m->family, head->family) != 0)
+            break;
+          /* A second type for the family: the first one stands. */
+          if (skip || m->type != head->type)
+            i++;
+          else if (m->type == METRIC_HISTOGRAM)
+            module_histogram (out, samples, &i);
+          else
+            {
+              module_sample_line (out, m->family, SUFFIX_NONE, m->labels, NULL, m->value);
+              i++;
+            }
+        }
+    }
+}
+
 char *
 portico_admin_metrics_text (const PorticoAdminSnapshot *snap, gsize *length)
 {
@@ -366,6 +676,7 @@ portico_admin_metrics_text (const PorticoAdminSnapshot *snap, gsize *length)
   traffic_metrics (out, snap);
   upstream_metrics (out, snap);
   loop_metrics (out, snap);
+  module_metrics (out, snap->shm);
   if (length != NULL)
     *length = out->len;
   return g_string_free (out, FALSE);

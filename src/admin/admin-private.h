@@ -31,6 +31,7 @@ typedef struct {
   guint shdict_capacity;
   guint workers_configured; /* node.workers, 0 resolved to the CPU count */
   GArray *workers;      /* PorticoAdminWorker: every slot not FREE, by index */
+  PorticoShm *shm; /* for what is read at render time (module metrics) */
 } PorticoAdminSnapshot;
 
 PorticoAdminSnapshot *portico_admin_snapshot_take (PorticoShm *shm, const PorticoConfig *config);

@@ -49,6 +49,7 @@ portico_admin_snapshot_take (PorticoShm *shm, const PorticoConfig *config)
   PorticoAdminSnapshot *snap = g_new0 (PorticoAdminSnapshot, 1);
 
   snap->now_us = g_get_real_time ();
+  snap->shm = shm;
   snap->master_pid = portico_shm_master_pid (shm);
   snap->master_started_us = portico_shm_master_started (shm);
   snap->generation = portico_shm_generation (shm);

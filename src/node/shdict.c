@@ -473,6 +473,50 @@ portico_shdict_usage (PorticoShm *shm, guint *used, guint *capacity)
     *capacity = shm->dict->capacity;
 }
 
+typedef struct {
+  gint64 value;
+  gint64 ttl_left_ms;
+  char key[PORTICO_SHDICT_KEY_MAX];
+} ForeachItem;
+
+guint
+portico_shdict_foreach (PorticoShm *shm, const char *prefix, PorticoShdictFunc func, gpointer data)
+{
+  g_return_val_if_fail (shm != NULL && prefix != NULL && func != NULL, 0);
+  gsize prefix_len = strlen (prefix);
+  if (prefix_len >= PORTICO_SHDICT_KEY_MAX || !dict_lock (shm))
+    return 0;
+
+  /* Copy first, call after: the lock is held for one pass over the table,
+   * never for what @func does. */
+  GArray *items = g_array_new (FALSE, FALSE, sizeof (ForeachItem));
+  gint64 now = -1;
+  for (guint32 i = 0; i <= shm->dict->mask; i++)
+    {
+      const Entry *e = &shm->entries[i];
+      if (e->state != ENTRY_LIVE || e->key_len < prefix_len || memcmp (e->key, prefix, prefix_len) != 0
+          || entry_expired (e, &now))
+        continue;
+      ForeachItem *item;
+      g_array_set_size (items, items->len + 1);
+      item = &g_array_index (items, ForeachItem, items->len - 1);
+      item->value = e->value;
+      item->ttl_left_ms = e->expires_ms != 0 ? e->expires_ms - clock_now (&now) : 0;
+      memcpy (item->key, e->key, e->key_len);
+      item->key[e->key_len] = '\0';
+    }
+  dict_unlock (shm);
+
+  for (guint i = 0; i < items->len; i++)
+    {
+      const ForeachItem *item = &g_array_index (items, ForeachItem, i);
+      func (item->key, item->value, item->ttl_left_ms, data);
+    }
+  guint n = items->len;
+  g_array_unref (items);
+  return n;
+}
+
 /* --- test hooks (shm-private.h) --- */
 
 void

@@ -133,4 +133,14 @@ gboolean portico_shdict_delete (PorticoShm *shm, const char *key);
 /* Live entries and capacity. */
 void portico_shdict_usage (PorticoShm *shm, guint *used, guint *capacity);
 
+/* Called for each entry by portico_shdict_foreach(): @ttl_left_ms is 0
+ * when the key never expires. */
+typedef void (*PorticoShdictFunc) (const char *key, gint64 value, gint64 ttl_left_ms, gpointer data);
+/* Calls @func for every live, unexpired key that starts with @prefix (""
+ * for all), in no particular order, and returns how many. The matching
+ * entries are copied under the lock, all at one instant, and @func runs
+ * after the lock is released, so it may use the dictionary itself. Reads
+ * the whole table: for the admin process, not for a request's path. */
+guint portico_shdict_foreach (PorticoShm *shm, const char *prefix, PorticoShdictFunc func, gpointer data);
+
 G_END_DECLS

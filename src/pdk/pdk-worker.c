@@ -93,7 +93,10 @@ portico_timer_add (const char *name, guint delay_ms, guint interval_ms, PorticoT
                                              name ? name : "timer", delay_ms, interval_ms, module_timer_fire,
                                              t, module_timer_free, &error);
   if (e == NULL)
-    g_warning ("portico_timer_add (%s): %s", name ? name : "timer", error->message);
+    {
+      g_warning ("portico_timer_add (%s): %s", name ? name : "timer", error->message);
+      module_timer_free (t); /* destroys @data: the caller gave it away either way */
+    }
   return e;
 }
 
@@ -209,7 +212,8 @@ portico_metric_add (const char *type, const char *series, gint64 delta)
       g_warning ("portico_metric_add: type \"%s\" is not counter, gauge or histogram", type ? type : "");
       return FALSE;
     }
-  if (series == NULL || strlen (series) > METRIC_SERIES_MAX)
+  /* portico_* families are the core's own on /metrics. */
+  if (series == NULL || strlen (series) > METRIC_SERIES_MAX || g_str_has_prefix (series, "portico_"))
     return FALSE;
   char key[PORTICO_SHDICT_KEY_MAX];
   g_snprintf (key, sizeof key, "m|%c|%s", t, series);

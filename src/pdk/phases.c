@@ -242,7 +242,8 @@ call (PorticoRequest *r, guint j, const PorticoModuleInstance *inst, PorticoHand
   gint64 took = g_get_monotonic_time () - start;
   current_module = NULL;
 
-  r->gateway_us += took;
+  if (r->phase != PORTICO_PHASE_LOG) /* Kong's "kong" latency leaves the log phase out */
+    r->gateway_us += took;
   if (r->hooks && r->hooks->record_phase)
     r->hooks->record_phase (r->phase, (guint64) took);
   if (r->n_spans < PORTICO_MAX_SPANS)

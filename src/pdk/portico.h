@@ -177,7 +177,8 @@ gboolean portico_request_remove_header (PorticoRequest *r, const char *name);
 
 /* The request body's declared length: -1 when chunked, 0 when none. */
 gint64 portico_request_get_body_length (PorticoRequest *r);
-/* Rewrite and access: the body may not exceed @bytes. Over it, the client
+/* Rewrite and access: the body may not exceed @bytes (0 removes the
+ * limit; to refuse any body, check portico_request_get_body_length). Over it, the client
  * gets 413 (a declared Content-Length is refused before the upstream is
  * contacted; a chunked body when it crosses the limit, and the upstream
  * connection is closed). */
@@ -222,8 +223,8 @@ char *portico_request_strdup (PorticoRequest *r, const char *s);
 
 /* ---- yielding ---------------------------------------------------------------- */
 
-/* Resume the handler (call it again) after @ms without blocking the
- * worker; then return PORTICO_YIELD. */
+/* Resume the handler (call it again) after at least @ms, without
+ * blocking the worker; then return PORTICO_YIELD. */
 gboolean portico_request_yield_for (PorticoRequest *r, guint ms);
 /* Resume a request whose handler returned PORTICO_YIELD (from a timer or
  * an I/O callback). Runs the handler again from the loop, never inside
@@ -270,9 +271,9 @@ gboolean portico_response_set_chunk (PorticoRequest *r, const char *data, gsize 
 typedef struct {
   gint64 started_us;      /* monotonic time the request head was complete */
   gint64 request_us;      /* head complete to response sent (log phase: final) */
-  gint64 gateway_us;      /* time spent in the phase handlers */
+  gint64 gateway_us;      /* time spent in the phase handlers before log */
   gint64 upstream_us;     /* request sent to response head received; -1 when no upstream */
-  guint64 bytes_received; /* request body bytes */
+  guint64 bytes_received; /* the request: head and body bytes */
   guint64 bytes_sent;     /* bytes written to the client, head included */
 } PorticoTimings;
 
@@ -300,8 +301,8 @@ guint portico_worker_get_count (void);
 /* Timers on the worker's thread, owned by the calling module (shown in
  * /timers under its name). @interval_ms > 0: recurring while @callback
  * returns TRUE. @destroy frees @data when the timer ends. NULL when the
- * worker's cap on pending timers is reached (logged). Call from a handler,
- * init_worker or another timer. */
+ * worker's cap on pending timers is reached (logged; @destroy has then
+ * been called on @data). Call from a handler, init_worker or another timer. */
 typedef gboolean (*PorticoTimerFunc) (gpointer data);
 typedef struct _PorticoTimerEntry PorticoTimerEntry;
 PorticoTimerEntry *portico_timer_add (const char *name, guint delay_ms, guint interval_ms,
@@ -332,7 +333,8 @@ gboolean portico_shared_delete (const char *key);
  * @type is "counter", "gauge" or "histogram" (then the series are the
  * family's _bucket, _sum and _count lines). Series whose name before "{"
  * (less those suffixes) is the same form one family. A series is at most
- * 150 bytes. FALSE when the dictionary is full or the series too long. */
+ * 150 bytes. FALSE when the dictionary is full, the series too long, or
+ * its name starts with "portico_" (the core's own families). */
 gboolean portico_metric_add (const char *type, const char *series, gint64 delta);
 
 /* Logs through GLib with the running module's name and, when @r is not

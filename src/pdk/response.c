@@ -85,11 +85,17 @@ portico_header_table_set (PorticoRequest *r, PorticoHeaderTable *t, PorticoEditO
     }
   if (op != PORTICO_EDIT_REMOVE)
     {
+      /* A field value has no leading or trailing whitespace (RFC 9110 5.5). */
+      gsize vlen = strlen (value);
+      while (vlen > 0 && (*value == ' ' || *value == '\t'))
+        value++, vlen--;
+      while (vlen > 0 && (value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
+        vlen--;
       PorticoHttpHeader *h = &t->v[t->n++];
       h->name = portico_request_arena_strndup (r, name, len);
       h->name_len = len;
-      h->value = portico_request_strdup (r, value);
-      h->value_len = strlen (value);
+      h->value = portico_request_arena_strndup (r, value, vlen);
+      h->value_len = vlen;
     }
   return TRUE;
 }

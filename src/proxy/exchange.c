@@ -92,7 +92,9 @@ hook_schedule (PorticoRequest *r, guint ms)
 {
   PorticoExchange *x = r->owner;
   x->resume_timer.func = resume_fired;
-  portico_timer_arm (x->client->proxy->loop, &x->resume_timer, ms);
+  /* The loop's clock is in whole milliseconds, read once per turn: one
+   * more keeps a wait from ending early. */
+  portico_timer_arm (x->client->proxy->loop, &x->resume_timer, ms > 0 ? ms + 1 : 0);
 }
 
 static void
@@ -677,7 +679,7 @@ run_log (PorticoExchange *x)
     return;
   if (!r->have_response)
     r->status = x->status;
-  r->bytes_received = x->req_pipe.bytes;
+  r->bytes_received = x->req.head_len + x->req_pipe.bytes;
   r->bytes_sent = x->client->conn.bytes_out - x->client_bytes_at_start;
   portico_phase_run (r, PORTICO_PHASE_LOG);
 }

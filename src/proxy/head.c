@@ -287,8 +287,9 @@ portico_head_client_response (PorticoExchange *x, PorticoBuf *out)
           via = h;
           continue;
         }
-      /* A body without a body (HEAD, 304) keeps the length it describes. */
-      if (resp->body != PORTICO_BODY_NONE &&
+      /* A body without a body (HEAD, 304) keeps the length it describes,
+       * unless a module said the length changes (RFC 9110 8.6: then none). */
+      if ((resp->body != PORTICO_BODY_NONE || r->length_removed) &&
           portico_http_name_is (h->name, h->name_len, "content-length"))
         continue;
       append_field (out, h->name, h->name_len, h->value, h->value_len);

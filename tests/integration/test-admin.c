@@ -583,6 +583,95 @@ test_metrics (void)
   g_assert_cmpfloat_with_epsilon (metric (e, "portico_loop_lag_max_seconds{worker=\"0\"}"), 0.009, 1e-12);
 }
 
+static void
+set_metric_key (PorticoShm *shm, const char *key, gint64 value)
+{
+  g_assert_cmpint (portico_shdict_set (shm, key, value, 0), ==, PORTICO_SHDICT_OK);
+}
+
+static void
+test_metrics_modules (void)
+{
+  g_autoptr (AdminRun) run = admin_start (base_config);
+  PorticoShm *shm = run->shm; /* shared with the admin child: keys set now are seen there */
+
+  g_test_summary ("Module metrics (\"m|T|SERIES\" keys that portico_metric_add leaves in the shared "
+                  "dictionary) follow Portico's families on /metrics: one HELP and TYPE per family, "
+                  "families sorted, escaped label values kept, histogram buckets summed up in le order "
+                  "with +Inf equal to _count (also when the stored _count lags), and whatever would "
+                  "make the exposition invalid left out.");
+  set_metric_key (shm, "m|c|kong_http_requests_total{service=\"a\",route=\"r\",code=\"200\",source=\"service\","
+                       "consumer=\"\"}", 5);
+  set_metric_key (shm, "m|c|kong_http_requests_total{service=\"a\",route=\"r\",code=\"500\",source=\"kong\","
+                       "consumer=\"\"}", 2);
+  set_metric_key (shm, "m|c|kong_bandwidth_bytes{service=\"q\\\"uote\\\\back\\nline\",direction=\"egress\"}", 100);
+  set_metric_key (shm, "m|g|zz_gauge", -3);
+  set_metric_key (shm, "m|h|lat_ms_bucket{service=\"a\",le=\"100\"}", 3);
+  set_metric_key (shm, "m|h|lat_ms_bucket{service=\"a\",le=\"10\"}", 2);
+  set_metric_key (shm, "m|h|lat_ms_bucket{service=\"a\",le=\"+Inf\"}", 1);
+  set_metric_key (shm, "m|h|lat_ms_sum{service=\"a\"}", 250);
+  set_metric_key (shm, "m|h|lat_ms_count{service=\"a\"}", 6);
+  /* A scrape between a module's additions: _count says 9, the buckets 4. */
+  set_metric_key (shm, "m|h|lat_ms_bucket{service=\"b\",le=\"10\"}", 4);
+  set_metric_key (shm, "m|h|lat_ms_count{service=\"b\"}", 9);
+  /* Two types for one family: the counter stands. */
+  set_metric_key (shm, "m|c|two_types", 1);
+  set_metric_key (shm, "m|g|two_types{a=\"1\"}", 2);
+  /* None of these may reach the text. */
+  static const char *const bad[] = {
+    "m|x|bad_type", "m|c|1bad", "m|c|bad_label{a=b}", "m|c|bad_escape{a=\"\\t\"}", "m|c|trailing{a=\"1\"}x",
+    "m|h|no_suffix", "m|h|no_le_bucket{a=\"1\"}", "m|c|portico_requests_total", "m|c|lat_ms_count",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    set_metric_key (shm, bad[i], 1);
+
+  g_autoptr (PorticoTestResponse) resp = request (run, "GET", "/metrics", NULL, NULL);
+  g_assert_cmpint (resp->status, ==, 200);
+  g_autofree char *text = portico_test_response_body_string (resp);
+  g_autoptr (PorticoExposition) e = portico_exposition_parse (text);
+
+  g_assert_cmpstr (portico_exposition_type (e, "kong_http_requests_total"), ==, "counter");
+  g_assert_cmpstr (portico_exposition_type (e, "zz_gauge"), ==, "gauge");
+  g_assert_cmpstr (portico_exposition_type (e, "lat_ms"), ==, "histogram");
+  g_assert_cmpstr (portico_exposition_type (e, "two_types"), ==, "counter");
+  g_assert_cmpfloat (metric (e, "kong_http_requests_total{service=\"a\",route=\"r\",code=\"200\",source=\"service\","
+                                "consumer=\"\"}"), ==, 5);
+  g_assert_cmpfloat (metric (e, "kong_http_requests_total{service=\"a\",route=\"r\",code=\"500\",source=\"kong\","
+                                "consumer=\"\"}"), ==, 2);
+  g_assert_cmpfloat (metric (e, "kong_bandwidth_bytes{service=\"q\\\"uote\\\\back\\nline\",direction=\"egress\"}"),
+                     ==, 100);
+  g_assert_cmpfloat (metric (e, "zz_gauge"), ==, -3);
+  g_assert_cmpfloat (metric (e, "lat_ms_bucket{service=\"a\",le=\"10\"}"), ==, 2);
+  g_assert_cmpfloat (metric (e, "lat_ms_bucket{service=\"a\",le=\"100\"}"), ==, 5);
+  g_assert_cmpfloat (metric (e, "lat_ms_bucket{service=\"a\",le=\"+Inf\"}"), ==, 6);
+  g_assert_cmpfloat (metric (e, "lat_ms_sum{service=\"a\"}"), ==, 250);
+  g_assert_cmpfloat (metric (e, "lat_ms_count{service=\"a\"}"), ==, 6);
+  g_assert_cmpfloat (metric (e, "lat_ms_bucket{service=\"b\",le=\"+Inf\"}"), ==, 4);
+  g_assert_cmpfloat (metric (e, "lat_ms_count{service=\"b\"}"), ==, 4);
+  g_assert_cmpfloat (metric (e, "lat_ms_sum{service=\"b\"}"), ==, 0);
+  g_assert_cmpfloat (metric (e, "two_types"), ==, 1);
+  g_assert_false (portico_exposition_has (e, "two_types{a=\"1\"}"));
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *line = g_strdup_printf ("\n%s 1\n", bad[i] + 4);
+      g_assert_null (strstr (text, line));
+    }
+  g_assert_null (strstr (text, "# TYPE bad_"));
+  g_assert_null (strstr (text, "# TYPE no_"));
+
+  /* Sorted, after the node's own families. */
+  const char *order[] = { "# TYPE portico_", "# TYPE kong_bandwidth_bytes ", "# TYPE kong_http_requests_total ",
+                          "# TYPE lat_ms ", "# TYPE two_types ", "# TYPE zz_gauge " };
+  const char *last = text;
+  for (gsize i = 0; i < G_N_ELEMENTS (order); i++)
+    {
+      const char *at = strstr (text, order[i]);
+      g_assert_nonnull (at);
+      g_assert_true (at >= last);
+      last = at;
+    }
+}
+
 /* Text the checker must refuse: each case runs in a subprocess that must fail. */
 static const char *const bad_expositions[] = {
   "# HELP x a\nx 1\n",                                        /* no TYPE */
@@ -859,6 +948,7 @@ main (int argc, char **argv)
   g_test_add_func ("/admin/timers", test_timers);
   g_test_add_func ("/admin/config/get", test_get_config);
   g_test_add_func ("/admin/metrics/values", test_metrics);
+  g_test_add_func ("/admin/metrics/modules", test_metrics_modules);
   g_test_add_func ("/admin/metrics/checker/accepts", test_metrics_checker_accepts);
   for (gsize i = 0; i < G_N_ELEMENTS (bad_expositions); i++)
     {

@@ -9,7 +9,7 @@
  *   X-Probe-Log-Misuses  how many log-phase misuses earlier requests recorded
  *   X-Probe-Spans     how many handler calls the core had timed before header_filter
  */
-#include <glib-unix.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include "pdk/portico.h"
@@ -221,8 +221,11 @@ probe_access (PorticoRequest *r, gpointer conf)
           /* An "I/O completion": a pipe that becomes readable later. */
           IoWait *w = g_new0 (IoWait, 1);
           w->r = r;
-          if (!g_unix_open_pipe (w->fds, O_CLOEXEC | O_NONBLOCK, NULL))
-            return PORTICO_ERROR;
+          if (pipe2 (w->fds, O_CLOEXEC | O_NONBLOCK) != 0)
+            {
+              g_free (w);
+              return PORTICO_ERROR;
+            }
           portico_fd_watch (w->fds[0], G_IO_IN, io_ready, w, io_wait_free);
           portico_timer_add ("probe-io", 30, 0, io_write_later, w, NULL);
         }

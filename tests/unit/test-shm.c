@@ -737,6 +737,74 @@ test_dict_expired_reuse (void)
   portico_shm_free (shm);
 }
 
+typedef struct {
+  GHashTable *seen; /* key -> value, as text */
+  PorticoShm *shm;  /* set: the callback uses the dictionary (no lock held) */
+} ForeachSeen;
+
+static void
+foreach_collect (const char *key, gint64 value, gint64 ttl_left_ms, gpointer data)
+{
+  ForeachSeen *seen = data;
+  g_assert_false (g_hash_table_contains (seen->seen, key));
+  g_hash_table_insert (seen->seen, g_strdup (key),
+                       g_strdup_printf ("%" G_GINT64_FORMAT " %s", value, ttl_left_ms > 0 ? "ttl" : "none"));
+  if (seen->shm != NULL)
+    g_assert_cmpint (portico_shdict_incr (seen->shm, key, 1, 0, NULL), ==, PORTICO_SHDICT_OK);
+}
+
+static void
+test_dict_foreach (void)
+{
+  g_test_summary ("foreach visits every live, unexpired key under a prefix once, with its value and "
+                  "whether it expires; deleted and expired keys are left out; the callback may use the "
+                  "dictionary, since it runs after the lock is released.");
+  PorticoShm *shm = shm_new (1, 64);
+  ForeachSeen seen = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free), NULL };
+  char key[PORTICO_SHDICT_KEY_MAX];
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_snprintf (key, sizeof key, "m|c|series{n=\"%u\"}", i);
+      g_assert_cmpint (portico_shdict_incr (shm, key, i, 0, NULL), ==, PORTICO_SHDICT_OK);
+    }
+  g_assert_cmpint (portico_shdict_incr (shm, "m|g|ttl", 7, 60000, NULL), ==, PORTICO_SHDICT_OK);
+  g_assert_cmpint (portico_shdict_incr (shm, "m|g|short", 1, 30, NULL), ==, PORTICO_SHDICT_OK);
+  g_assert_cmpint (portico_shdict_incr (shm, "rl:alice", 1, 0, NULL), ==, PORTICO_SHDICT_OK);
+  g_assert_cmpint (portico_shdict_incr (shm, "m|", 2, 0, NULL), ==, PORTICO_SHDICT_OK);
+  g_assert_true (portico_shdict_delete (shm, "m|c|series{n=\"3\"}"));
+  /* A longest key: its last byte must come through. */
+  memset (key, 'k', sizeof key - 1);
+  key[0] = 'm';
+  key[1] = '|';
+  key[sizeof key - 1] = '\0';
+  g_assert_cmpint (portico_shdict_incr (shm, key, 5, 0, NULL), ==, PORTICO_SHDICT_OK);
+  g_usleep (60 * 1000);
+
+  g_assert_cmpuint (portico_shdict_foreach (shm, "m|", foreach_collect, &seen), ==, 19 + 1 + 1 + 1);
+  g_assert_cmpstr (g_hash_table_lookup (seen.seen, "m|c|series{n=\"0\"}"), ==, "0 none");
+  g_assert_cmpstr (g_hash_table_lookup (seen.seen, "m|c|series{n=\"19\"}"), ==, "19 none");
+  g_assert_null (g_hash_table_lookup (seen.seen, "m|c|series{n=\"3\"}"));
+  g_assert_cmpstr (g_hash_table_lookup (seen.seen, "m|g|ttl"), ==, "7 ttl");
+  g_assert_null (g_hash_table_lookup (seen.seen, "m|g|short"));
+  g_assert_null (g_hash_table_lookup (seen.seen, "rl:alice"));
+  g_assert_cmpstr (g_hash_table_lookup (seen.seen, "m|"), ==, "2 none");
+  g_assert_cmpstr (g_hash_table_lookup (seen.seen, key), ==, "5 none");
+
+  /* "" is every key; the callback's own increments land (no deadlock). */
+  g_hash_table_remove_all (seen.seen);
+  seen.shm = shm;
+  g_assert_cmpuint (portico_shdict_foreach (shm, "", foreach_collect, &seen), ==, 23);
+  gint64 v;
+  g_assert_true (portico_shdict_get (shm, "rl:alice", &v, NULL));
+  g_assert_cmpint (v, ==, 2);
+  g_assert_cmpuint (portico_shdict_foreach (shm, "nothing-here", foreach_collect, &seen), ==, 0);
+
+  assert_consistent (shm, NULL);
+  g_hash_table_unref (seen.seen);
+  portico_shm_free (shm);
+}
+
 static void
 test_dict_concurrent (void)
 {
@@ -927,6 +995,7 @@ main (int argc, char **argv)
   g_test_add_func ("/node/shm/dict/too-long", test_dict_too_long);
   g_test_add_func ("/node/shm/dict/tombstones", test_dict_tombstones);
   g_test_add_func ("/node/shm/dict/expired-reuse", test_dict_expired_reuse);
+  g_test_add_func ("/node/shm/dict/foreach", test_dict_foreach);
   g_test_add_func ("/node/shm/dict/concurrent", test_dict_concurrent);
   g_test_add_func ("/node/shm/dict/owner-dead", test_dict_owner_dead);
   g_test_add_func ("/node/shm/dict/killed-workers", test_dict_killed_workers);
