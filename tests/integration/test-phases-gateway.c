@@ -315,6 +315,15 @@ test_check_schema (void)
   g_assert_nonnull (strstr (err, "services[0].routes[0].plugins[0].config.yield_ms: expected an integer"));
 }
 
+static void
+test_certificate (void)
+{
+  g_test_summary ("The certificate phase sees the SNI of a TLS handshake and may refuse it.");
+  /* The descriptor has the handler and the runner knows the phase, but no
+   * listener speaks TLS yet: it comes with TLS (the upstream-side issue). */
+  g_test_skip ("the certificate phase runs once TLS listeners exist (not yet)");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -327,5 +336,6 @@ main (int argc, char **argv)
   g_test_add ("/phases/gateway/body-limit", Fixture, NULL, fixture_setup, test_body_limit, fixture_teardown);
   g_test_add ("/phases/gateway/rewrite", Fixture, rewrite_json, fixture_setup, test_rewrite, fixture_teardown);
   g_test_add_func ("/phases/gateway/check-schema", test_check_schema);
+  g_test_add_func ("/phases/gateway/certificate", test_certificate);
   return g_test_run ();
 }
