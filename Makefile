@@ -50,7 +50,7 @@ test: deps $(BUILD)/build.ninja $(BUILD_ASAN)/build.ninja $(BUILD_FUZZ)/build.ni
 	ninja -C $(BUILD_FUZZ)
 	@status=0; \
 	meson test -C $(BUILD) --no-rebuild --print-errorlogs || status=1; \
-	meson test -C $(BUILD_ASAN) --no-rebuild --print-errorlogs --suite unit --suite integration || status=1; \
+	meson test -C $(BUILD_ASAN) --no-rebuild --print-errorlogs --suite unit --suite integration --suite modules || status=1; \
 	meson test -C $(BUILD_FUZZ) --no-rebuild --print-errorlogs --suite fuzz || status=1; \
 	tools/test-summary $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) || status=1; \
 	exit $$status
