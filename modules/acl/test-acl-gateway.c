@@ -3,12 +3,8 @@
  * shows what the gateway changed in the request. One gateway holds every
  * case, one service per plugin set; consumer-scoped precedence has its own. */
 #include <string.h>
-#include <unistd.h>
 
-#include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
-
-#include "harness.h"
+#include "harness-gateway.h"
 
 /* Consumers: alice (admins, ops), bob (users), carol (users, banned),
  * guest (no credential, no group: the anonymous one). */
@@ -50,45 +46,15 @@ static const char auth_config[] =
                      "{\"name\":\"acl\",\"config\":{\"allow\":[\"admins\",\"users\"]}}")
   "]," CONSUMERS "}";
 
-typedef struct {
-  PorticoProc *mock;
-  PorticoProc *gateway;
-  const char *addr;
-} AuthGateway;
-
-static AuthGateway shared;
-
-static const char *
-module_dir (void)
-{
-  const char *dir = g_getenv ("PORTICO_BUNDLED_MODULE_DIR");
-  g_assert_nonnull (dir);
-  return dir;
-}
-
-static PorticoProc *
-spawn_gateway (const char *config, const char *upstream)
-{
-  g_autoptr (GError) error = NULL;
-  PorticoProc *gw = portico_gateway_spawn_with (config, "@UPSTREAM@", upstream, "@MODULES@", module_dir (), NULL,
-                                                &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (gw);
-  return gw;
-}
+static PorticoTestGateway *shared;
 
 /* The gateway all but the precedence test share, started on first use. */
 static const char *
 auth_gateway (void)
 {
-  if (shared.gateway == NULL)
-    {
-      shared.mock = portico_mock_spawn (NULL);
-      shared.gateway = spawn_gateway (auth_config, portico_proc_address (shared.mock, 0));
-      shared.addr = portico_proc_address (shared.gateway, 0);
-      g_assert_nonnull (shared.addr);
-    }
-  return shared.addr;
+  if (shared == NULL)
+    shared = portico_test_gateway_new (auth_config, NULL, NULL);
+  return shared->addr;
 }
 
 /* @method @target with the extra header lines @headers ("Name: v\r\n"...),
@@ -103,24 +69,6 @@ send_request (const char *addr, const char *method, const char *target, const ch
   return resp;
 }
 
-/* The response's {"message": ...}. */
-static char *
-response_message (const PorticoTestResponse *resp)
-{
-  g_autofree char *text = portico_test_response_body_string (resp);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  if (!json_parser_load_from_data (parser, text, -1, &error))
-    {
-      g_test_message ("not JSON: %s", text);
-      return NULL;
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    return NULL;
-  return g_strdup (json_object_get_string_member_with_default (json_node_get_object (root), "message", NULL));
-}
-
 /* Sends GET @target (with the header lines @headers) and checks the
  * refusal: @status, Kong's {"message": @message}, and @challenge in
  * WWW-Authenticate (NULL: none). The upstream never answered it. */
@@ -129,11 +77,8 @@ expect_refused (const char *addr, const char *target, const char *headers, int s
                 const char *challenge)
 {
   g_autoptr (PorticoTestResponse) resp = send_request (addr, "GET", target, headers);
-  g_autofree char *got = response_message (resp);
-  g_assert_cmpint (resp->status, ==, status);
-  g_assert_cmpstr (got, ==, message);
+  portico_test_expect_message (resp, status, message);
   g_assert_cmpstr (portico_test_response_header (resp, "WWW-Authenticate"), ==, challenge);
-  g_assert_true (g_str_has_prefix (portico_test_response_header (resp, "Content-Type"), "application/json"));
   g_assert_cmpstr (portico_test_response_header (resp, "Server"), !=, "portico-mock");
 }
 
@@ -438,7 +383,6 @@ test_acl_consumer_scoped (void)
   g_test_summary ("A global acl (allow admins) and one scoped to bob (allow users): bob gets his "
                   "own instance, everyone else the global one. (Kong refuses acl on a consumer; "
                   "Portico allows it.)");
-  g_autoptr (PorticoProc) mock = portico_mock_spawn (NULL);
   static const char config[] =
     "{\"_format_version\":\"1\"," NODE ","
     "\"services\":[{\"name\":\"s\",\"url\":\"http://@UPSTREAM@\",\"routes\":[{\"name\":\"r\",\"paths\":[\"/\"]}]}],"
@@ -446,8 +390,8 @@ test_acl_consumer_scoped (void)
     "\"plugins\":[{\"name\":\"key-auth\"},"
     "{\"name\":\"acl\",\"config\":{\"allow\":[\"admins\"]}},"
     "{\"name\":\"acl\",\"consumer\":\"bob\",\"config\":{\"allow\":[\"users\"]}}]}";
-  g_autoptr (PorticoProc) gw = spawn_gateway (config, portico_proc_address (mock, 0));
-  const char *addr = portico_proc_address (gw, 0);
+  g_autoptr (PorticoTestGateway) g = portico_test_gateway_new (config, NULL, NULL);
+  const char *addr = g->addr;
 
   expect_groups (addr, "/echo", "apikey: alice-key\r\n", &alice_by_key, "admins, ops");
   expect_groups (addr, "/echo", "apikey: bob-key\r\n", &bob_by_key, "users");
@@ -478,29 +422,11 @@ test_config_refused (void)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *config = g_strdup_printf (
-        "{\"_format_version\":\"1\",\"node\":{\"module_path\":[\"%s\"]},\"services\":[{\"name\":\"s\","
-        "\"url\":\"http://127.0.0.1:9\",\"routes\":[{\"name\":\"r\",\"paths\":[\"/\"]}],\"plugins\":[%s]}],"
+        "{\"_format_version\":\"1\",\"node\":{\"module_path\":[\"@MODULES@\"]},\"services\":[{\"name\":\"s\","
+        "\"url\":\"http://@UPSTREAM@\",\"routes\":[{\"name\":\"r\",\"paths\":[\"/\"]}],\"plugins\":[%s]}],"
         CONSUMERS "}",
-        module_dir (), cases[i].plugin);
-      g_autoptr (GError) error = NULL;
-      g_autofree char *path = NULL;
-      int fd = g_file_open_tmp ("portico-auth-XXXXXX.json", &path, &error);
-      g_assert_no_error (error);
-      close (fd);
-      g_file_set_contents (path, config, -1, &error);
-      g_assert_no_error (error);
-
-      const char *argv[] = { portico_test_binary (), "check", path, NULL };
-      g_autofree char *out = NULL, *err = NULL;
-      int status = portico_run_sync (argv, 10000, &out, &err, &error);
-      g_unlink (path);
-      g_assert_no_error (error);
-      g_autofree char *all = g_strconcat (out, err, NULL);
-      g_test_message ("%s -> %d: %s", cases[i].plugin, status, all);
-      g_assert_cmpint (status, ==, 1);
-      const char *at = strstr (all, "services[0].plugins[0].config");
-      g_assert_nonnull (at);
-      g_assert_nonnull (strstr (at, cases[i].field));
+        cases[i].plugin);
+      portico_test_check_config (config, "services[0].plugins[0].config", cases[i].field);
     }
 }
 
@@ -525,7 +451,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/modules/acl/gateway/consumer-scoped", test_acl_consumer_scoped);
   g_test_add_func ("/modules/auth/config-refused", test_config_refused);
   int status = g_test_run ();
-  g_clear_pointer (&shared.gateway, portico_proc_free);
-  g_clear_pointer (&shared.mock, portico_proc_free);
+  g_clear_pointer (&shared, portico_test_gateway_free);
   return status;
 }

@@ -2,7 +2,7 @@
  * upstream (the mock's /echo) receives and what the client gets back. */
 #include <string.h>
 
-#include "../cors/test-gateway-fixture.h"
+#include "harness-gateway.h"
 
 /* Single quotes become double quotes: JSON reads better that way in C. */
 static const char config[] =
@@ -21,25 +21,23 @@ static const char config[] =
 
 /* @data: the node's workers (and more), e.g. "'workers':1". */
 static void
-fixture_set_up (GatewayFixture *f, gconstpointer data)
+fixture_set_up (PorticoTestGateway *f, gconstpointer data)
 {
-  g_autoptr (GString) text = g_string_new (config);
-  g_string_replace (text, "@NODE@", data, 0);
-  gateway_fixture_start (f, text->str, NULL);
+  portico_test_gateway_start (f, config, NULL, "@NODE@", data, NULL);
 }
 
 /* One exchange: the response, and in *@upstream_id the value of header
  * @name the upstream received (the mock's /echo lists them), NULL if none. */
 static PorticoTestResponse *
-exchange (const GatewayFixture *f, const char *request, const char *name, char **upstream_id)
+exchange (const PorticoTestGateway *f, const char *request, const char *name, char **upstream_id)
 {
-  PorticoTestResponse *resp = gateway_fixture_request (f, request);
+  PorticoTestResponse *resp = portico_test_gateway_request (f, request);
   *upstream_id = NULL;
   if (resp->status != 200)
     return resp;
 
   g_autoptr (JsonNode) root = NULL;
-  JsonArray *headers = json_object_get_array_member (gateway_fixture_body_object (resp, &root), "headers");
+  JsonArray *headers = json_object_get_array_member (portico_test_body_object (resp, &root), "headers");
   guint found = 0;
   for (guint i = 0; i < json_array_get_length (headers); i++)
     {
@@ -52,7 +50,7 @@ exchange (const GatewayFixture *f, const char *request, const char *name, char *
 }
 
 static void
-test_counter (GatewayFixture *f, gconstpointer data)
+test_counter (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("The default generator: the worker's uuid and a counter going up by one per "
                   "request, sent upstream in Kong-Request-ID and echoed to the client.");
@@ -81,7 +79,7 @@ test_counter (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_client_id_kept (GatewayFixture *f, gconstpointer data)
+test_client_id_kept (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("An id the client sent is kept, upstream and in the echo (any case of the name); "
                   "an empty one is replaced.");
@@ -101,7 +99,7 @@ test_client_id_kept (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_uuid_not_echoed (GatewayFixture *f, gconstpointer data)
+test_uuid_not_echoed (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("generator uuid with header_name X-Req-Id: a fresh v4 uuid upstream per request; "
                   "without echo_downstream the client does not see it.");
@@ -119,7 +117,7 @@ test_uuid_not_echoed (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_tracker (GatewayFixture *f, gconstpointer data)
+test_tracker (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("generator tracker: client address, gateway port, worker pid, client port, "
                   "request number, time.");
@@ -139,25 +137,25 @@ test_tracker (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_gateway_response (GatewayFixture *f, gconstpointer data)
+test_gateway_response (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A response the gateway made (request-termination's 503) carries the id too: "
                   "correlation-id runs first in access, and header_filter sees every response.");
-  g_autoptr (PorticoTestResponse) resp = gateway_fixture_request (
+  g_autoptr (PorticoTestResponse) resp = portico_test_gateway_request (
     f, "GET /blocked/echo/ HTTP/1.1\r\nHost: t\r\nKong-Request-ID: keep-me\r\n\r\n");
   g_assert_nonnull (resp);
   g_assert_cmpint (resp->status, ==, 503);
   g_assert_cmpstr (portico_test_response_header (resp, "Kong-Request-ID"), ==, "keep-me");
 
   g_autoptr (PorticoTestResponse) fresh =
-    gateway_fixture_request (f, "GET /blocked/ HTTP/1.1\r\nHost: t\r\n\r\n");
+    portico_test_gateway_request (f, "GET /blocked/ HTTP/1.1\r\nHost: t\r\n\r\n");
   g_assert_nonnull (fresh);
   g_assert_cmpint (fresh->status, ==, 503);
   g_assert_nonnull (strchr (portico_test_response_header (fresh, "Kong-Request-ID"), '#'));
 }
 
 static void
-test_workers (GatewayFixture *f, gconstpointer data)
+test_workers (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("Two workers (reuseport spreads new connections over both): each has its own "
                   "uuid (seeded after the fork, not inherited from the master) and its own "
@@ -185,17 +183,15 @@ main (int argc, char **argv)
 {
   const char *one = "'workers':1";
   g_test_init (&argc, &argv, NULL);
-  g_test_add ("/modules/correlation-id/gateway/counter", GatewayFixture, one, fixture_set_up, test_counter,
-              gateway_fixture_tear_down);
-  g_test_add ("/modules/correlation-id/gateway/client-id", GatewayFixture, one, fixture_set_up, test_client_id_kept,
-              gateway_fixture_tear_down);
-  g_test_add ("/modules/correlation-id/gateway/uuid", GatewayFixture, one, fixture_set_up, test_uuid_not_echoed,
-              gateway_fixture_tear_down);
-  g_test_add ("/modules/correlation-id/gateway/tracker", GatewayFixture, one, fixture_set_up, test_tracker,
-              gateway_fixture_tear_down);
-  g_test_add ("/modules/correlation-id/gateway/gateway-response", GatewayFixture, one, fixture_set_up,
-              test_gateway_response, gateway_fixture_tear_down);
-  g_test_add ("/modules/correlation-id/gateway/workers", GatewayFixture, "'workers':2,'reuseport':true", fixture_set_up,
-              test_workers, gateway_fixture_tear_down);
+#define ADD(name, node, fn) \
+  g_test_add ("/modules/correlation-id/gateway/" name, PorticoTestGateway, node, fixture_set_up, fn, \
+              portico_test_gateway_tear_down)
+  ADD ("counter", one, test_counter);
+  ADD ("client-id", one, test_client_id_kept);
+  ADD ("uuid", one, test_uuid_not_echoed);
+  ADD ("tracker", one, test_tracker);
+  ADD ("gateway-response", one, test_gateway_response);
+  ADD ("workers", "'workers':2,'reuseport':true", test_workers);
+#undef ADD
   return g_test_run ();
 }

@@ -2,7 +2,7 @@
  * default response already carries Vary and Access-Control-Allow-Origin. */
 #include <string.h>
 
-#include "test-gateway-fixture.h"
+#include "harness-gateway.h"
 
 /* Single quotes become double quotes: JSON reads better that way in C. */
 static const char config[] =
@@ -26,17 +26,17 @@ static const char *const mock_args[] = {
 };
 
 static void
-fixture_set_up (GatewayFixture *f, gconstpointer data)
+fixture_set_up (PorticoTestGateway *f, gconstpointer data)
 {
-  gateway_fixture_start (f, config, mock_args);
+  portico_test_gateway_start (f, config, mock_args, NULL);
 }
 
 /* @method @path with the extra header lines @fields ("" for none). */
 static PorticoTestResponse *
-send (const GatewayFixture *f, const char *method, const char *path, const char *fields)
+send (const PorticoTestGateway *f, const char *method, const char *path, const char *fields)
 {
   g_autofree char *request = g_strdup_printf ("%s %s HTTP/1.1\r\nHost: t\r\n%s\r\n", method, path, fields);
-  return gateway_fixture_request (f, request);
+  return portico_test_gateway_request (f, request);
 }
 
 /* How many Vary fields name @token (a comma-separated list each). */
@@ -59,7 +59,7 @@ vary_count (const PorticoTestResponse *resp, const char *token)
 #define ACAO "Access-Control-Allow-Origin"
 
 static void
-test_any (GatewayFixture *f, gconstpointer data)
+test_any (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("No origins: every actual response gets Access-Control-Allow-Origin: * (the "
                   "upstream's own replaced), without Vary: Origin, with or without an Origin.");
@@ -77,12 +77,12 @@ test_any (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_preflight (GatewayFixture *f, gconstpointer data)
+test_preflight (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A preflight is answered by the gateway: 200, no body, Kong's default methods, "
                   "the requested headers reflected, and the upstream never sees it. OPTIONS "
                   "without Access-Control-Request-Method is an actual request: proxied.");
-  gint64 before = gateway_fixture_mock_requests (f);
+  gint64 before = portico_test_gateway_mock_requests (f);
   g_autoptr (PorticoTestResponse) r = send (f, "OPTIONS", "/any/echo/", "Origin: http://x.test\r\n"
                                             "Access-Control-Request-Method: PUT\r\n"
                                             "Access-Control-Request-Headers: X-Foo, X-Bar\r\n");
@@ -94,18 +94,18 @@ test_preflight (GatewayFixture *f, gconstpointer data)
   g_assert_cmpstr (portico_test_response_header (r, "Access-Control-Allow-Headers"), ==, "X-Foo, X-Bar");
   g_assert_null (portico_test_response_header (r, "Access-Control-Max-Age"));
   g_assert_null (portico_test_response_header (r, "Access-Control-Allow-Credentials"));
-  g_assert_cmpint (gateway_fixture_mock_requests (f), ==, before);
+  g_assert_cmpint (portico_test_gateway_mock_requests (f), ==, before);
 
   g_autoptr (PorticoTestResponse) plain = send (f, "OPTIONS", "/any/", "Origin: http://x.test\r\n");
   g_assert_cmpint (plain->status, ==, 200);
   g_assert_cmpuint (plain->body_length, >, 0);
   g_assert_cmpstr (portico_test_response_header (plain, ACAO), ==, "*");
   g_assert_null (portico_test_response_header (plain, "Access-Control-Allow-Methods"));
-  g_assert_cmpint (gateway_fixture_mock_requests (f), ==, before + 1);
+  g_assert_cmpint (portico_test_gateway_mock_requests (f), ==, before + 1);
 }
 
 static void
-test_list (GatewayFixture *f, gconstpointer data)
+test_list (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A list of origins: an allowed one is answered (normalized), a regex matches a "
                   "whole host, anything else gets no Access-Control-Allow-Origin at all (the "
@@ -138,7 +138,7 @@ test_list (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_list_preflight (GatewayFixture *f, gconstpointer data)
+test_list_preflight (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A preflight on the list: the configured methods, headers and max age, "
                   "credentials, Vary: Origin; no exposed headers (those are for actual responses).");
@@ -161,7 +161,7 @@ test_list_preflight (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_single (GatewayFixture *f, gconstpointer data)
+test_single (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("One plain origin is answered as configured, whatever the request's Origin.");
   g_autoptr (PorticoTestResponse) r = send (f, "GET", "/single/", "Origin: http://other.test\r\n");
@@ -170,7 +170,7 @@ test_single (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_preflight_continue (GatewayFixture *f, gconstpointer data)
+test_preflight_continue (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("preflight_continue: the preflight goes to the upstream, and the module adds "
                   "nothing to its answer.");
@@ -184,7 +184,7 @@ test_preflight_continue (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_credentials_any (GatewayFixture *f, gconstpointer data)
+test_credentials_any (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("credentials with every origin allowed: the request's Origin is answered "
                   "instead of \"*\" (browsers refuse \"*\" with credentials), with Vary: Origin; "
@@ -212,7 +212,7 @@ test_credentials_any (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_origin_absent (GatewayFixture *f, gconstpointer data)
+test_origin_absent (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("allow_origin_absent false: a request without Origin is left alone (the "
                   "upstream's headers pass unchanged); with one, the list applies.");
@@ -225,7 +225,7 @@ test_origin_absent (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_gateway_response (GatewayFixture *f, gconstpointer data)
+test_gateway_response (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A response the gateway makes (request-termination's 503) gets the CORS "
                   "headers too, so the browser can read the error.");
@@ -239,15 +239,16 @@ test_bad_regex (void)
 {
   g_test_summary ("An origin that is not a valid regex refuses the configuration: the gateway "
                   "does not start.");
-  g_assert_true (gateway_fixture_refused ("{'name':'cors','config':{'origins':['a.test','(x']}}"));
+  g_autofree char *config = portico_test_plugin_config ("{'name':'cors','config':{'origins':['a.test','(x']}}", NULL);
+  g_assert_true (portico_test_gateway_refused (config));
 }
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-#define ADD(name, fn) g_test_add ("/modules/cors/gateway/" name, GatewayFixture, NULL, fixture_set_up, fn, \
-                                  gateway_fixture_tear_down)
+#define ADD(name, fn) g_test_add ("/modules/cors/gateway/" name, PorticoTestGateway, NULL, fixture_set_up, fn, \
+                                  portico_test_gateway_tear_down)
   ADD ("any", test_any);
   ADD ("preflight", test_preflight);
   ADD ("list", test_list);

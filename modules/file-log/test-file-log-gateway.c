@@ -7,16 +7,14 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
-#include "harness.h"
+#include "harness-gateway.h"
 
 #define WAIT_MS 5000
 
 typedef struct {
   char *dir;
   char *path;
-  PorticoProc *mock;
 } Fixture;
 
 static void
@@ -26,13 +24,11 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->dir = g_dir_make_tmp ("file-log-gw-XXXXXX", &error);
   g_assert_no_error (error);
   f->path = g_build_filename (f->dir, "access.log", NULL);
-  f->mock = portico_mock_spawn (NULL);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  portico_proc_free (f->mock);
   g_autoptr (GDir) d = g_dir_open (f->dir, 0, NULL);
   const char *name;
   while (d != NULL && (name = g_dir_read_name (d)) != NULL)
@@ -45,38 +41,27 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->path);
 }
 
-static const char *
-module_dir (void)
-{
-  const char *dir = g_getenv ("PORTICO_BUNDLED_MODULE_DIR");
-  g_assert_nonnull (dir);
-  return dir;
-}
-
 /* The config: one service "orders" on the mock, route "orders-r" on
  * /orders, file-log global with @plugin_config. */
 static char *
-config_json (Fixture *f, guint workers, const char *plugin_config)
+config_json (guint workers, const char *plugin_config)
 {
   return g_strdup_printf (
-    "{\"_format_version\":\"1\","
-    " \"node\":{\"listen\":[\"127.0.0.1:0\"],\"admin_listen\":\"off\",\"workers\":%u,\"module_path\":[\"%s\"]},"
-    " \"services\":[{\"name\":\"orders\",\"url\":\"http://%s\","
-    "   \"routes\":[{\"name\":\"orders-r\",\"paths\":[\"/orders\"]}]}],"
-    " \"plugins\":[{\"name\":\"file-log\",\"config\":%s}]}",
-    workers, module_dir (), portico_proc_address (f->mock, 0), plugin_config);
+    "{'_format_version':'1',"
+    " 'node':{'listen':['127.0.0.1:0'],'admin_listen':'off','workers':%u,'module_path':['@MODULES@']},"
+    " 'services':[{'name':'orders','url':'http://@UPSTREAM@',"
+    "   'routes':[{'name':'orders-r','paths':['/orders']}]}],"
+    " 'plugins':[{'name':'file-log','config':%s}]}",
+    workers, plugin_config);
 }
 
-static PorticoProc *
+/* A gateway and its mock, logging to the fixture's file. */
+static PorticoTestGateway *
 gateway (Fixture *f, guint workers, gboolean reopen)
 {
-  g_autofree char *plugin = g_strdup_printf ("{\"path\":\"%s\",\"reopen\":%s}", f->path, reopen ? "true" : "false");
-  g_autofree char *json = config_json (f, workers, plugin);
-  g_autoptr (GError) error = NULL;
-  PorticoProc *gw = portico_gateway_spawn (json, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (gw);
-  return gw;
+  g_autofree char *plugin = g_strdup_printf ("{'path':'%s','reopen':%s}", f->path, reopen ? "true" : "false");
+  g_autofree char *config = config_json (workers, plugin);
+  return portico_test_gateway_new (config, NULL, NULL);
 }
 
 static char **
@@ -143,8 +128,8 @@ test_lines (Fixture *f, gconstpointer data)
   g_test_summary ("Each request through the gateway adds one JSON line: the request as the gateway "
                   "got it (method, uri, headers, query), the response (status, size), latencies, "
                   "client_ip, started_at, route and service, and the phases the core timed.");
-  g_autoptr (PorticoProc) gw = gateway (f, 1, FALSE);
-  const char *addr = portico_proc_address (gw, 0);
+  g_autoptr (PorticoTestGateway) g = gateway (f, 1, FALSE);
+  const char *addr = g->addr;
   gint64 before_ms = g_get_real_time () / 1000;
 
   enum { N = 12 };
@@ -213,14 +198,14 @@ test_lines (Fixture *f, gconstpointer data)
   g_assert_false (json_object_has_member (o, "service"));
   g_assert_cmpint (json_object_get_int_member (member (o, "latencies"), "proxy"), ==, -1);
 
-  g_assert_cmpint (portico_proc_stop (gw), ==, 0);
+  g_assert_cmpint (portico_proc_stop (g->gw), ==, 0);
 }
 
 static void
 graceful_stop (Fixture *f, guint workers, guint n)
 {
-  g_autoptr (PorticoProc) gw = gateway (f, workers, FALSE);
-  const char *addr = portico_proc_address (gw, 0);
+  g_autoptr (PorticoTestGateway) g = gateway (f, workers, FALSE);
+  const char *addr = g->addr;
 
   for (guint i = 0; i < n; i++)
     {
@@ -229,8 +214,8 @@ graceful_stop (Fixture *f, guint workers, guint n)
       send_ok (addr, req, 200);
     }
   /* At once: lines from the last 100 ms still wait in the buffers. */
-  portico_proc_signal (gw, SIGQUIT);
-  g_assert_cmpint (portico_proc_wait (gw, 20000), ==, 0);
+  portico_proc_signal (g->gw, SIGQUIT);
+  g_assert_cmpint (portico_proc_wait (g->gw, 20000), ==, 0);
 
   g_auto (GStrv) lines = read_lines (f->path);
   g_assert_cmpuint (g_strv_length (lines), ==, n);
@@ -266,8 +251,8 @@ test_reopen (Fixture *f, gconstpointer data)
 {
   g_test_summary ("reopen: after the file is renamed (log rotation), the next lines go to a new file "
                   "at the configured path; the old file keeps the old lines.");
-  g_autoptr (PorticoProc) gw = gateway (f, 1, TRUE);
-  const char *addr = portico_proc_address (gw, 0);
+  g_autoptr (PorticoTestGateway) g = gateway (f, 1, TRUE);
+  const char *addr = g->addr;
   g_autofree char *rotated = g_strconcat (f->path, ".1", NULL);
 
   send_ok (addr, "GET /orders/echo/first HTTP/1.1\r\nHost: shop\r\nConnection: close\r\n\r\n", 200);
@@ -282,7 +267,7 @@ test_reopen (Fixture *f, gconstpointer data)
   g_auto (GStrv) old = read_lines (rotated);
   g_assert_cmpuint (g_strv_length (old), ==, 1);
   g_assert_nonnull (strstr (old[0], "/orders/echo/first"));
-  g_assert_cmpint (portico_proc_stop (gw), ==, 0);
+  g_assert_cmpint (portico_proc_stop (g->gw), ==, 0);
 }
 
 static void
@@ -291,25 +276,12 @@ test_bad_path (Fixture *f, gconstpointer data)
   g_test_summary ("A path that cannot be opened is refused with the configuration, naming the plugin's "
                   "JSON path and the file: portico check fails, and so does serve.");
   g_autofree char *bad = g_build_filename (f->dir, "no-such-dir", "access.log", NULL);
-  g_autofree char *plugin = g_strdup_printf ("{\"path\":\"%s\"}", bad);
-  g_autofree char *json = config_json (f, 1, plugin);
-  g_autofree char *file = g_build_filename (f->dir, "gateway.json", NULL);
-  g_assert_true (g_file_set_contents (file, json, -1, NULL));
+  g_autofree char *plugin = g_strdup_printf ("{'path':'%s'}", bad);
+  g_autofree char *config = config_json (1, plugin);
 
-  const char *argv[] = { portico_test_binary (), "check", file, NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  g_autoptr (GError) error = NULL;
-  int status = portico_run_sync (argv, 20000, &out, &err, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (status, ==, 1);
-  g_autofree char *all = g_strconcat (out, err, NULL);
-  g_assert_nonnull (strstr (all, "plugins[0].config"));
-  g_assert_nonnull (strstr (all, bad));
+  portico_test_check_config (config, "plugins[0].config", bad);
   g_assert_false (g_file_test (bad, G_FILE_TEST_EXISTS));
-
-  PorticoProc *gw = portico_gateway_spawn (json, &error);
-  g_assert_null (gw);
-  g_assert_nonnull (error);
+  g_assert_true (portico_test_gateway_refused (config));
 }
 
 int

@@ -1,11 +1,6 @@
 /* test-ip-restriction-gateway.c: ip-restriction in a real gateway, between
  * a loopback client (127.0.0.1, or ::1 on an IPv6 listener) and the mock. */
-#include <string.h>
-#include <unistd.h>
-
-#include <glib/gstdio.h>
-
-#include "../cors/test-gateway-fixture.h"
+#include "harness-gateway.h"
 
 /* One route per configuration. Single quotes become double quotes: JSON
  * reads better that way in C strings. */
@@ -32,27 +27,27 @@ config_json (const char *listen, const char *routes_json)
 
 /* @listen: the gateway's listener. */
 static void
-fixture_set_up (GatewayFixture *f, gconstpointer listen)
+fixture_set_up (PorticoTestGateway *f, gconstpointer listen)
 {
   g_autofree char *config = config_json (listen, routes);
-  gateway_fixture_start (f, config, NULL);
+  portico_test_gateway_start (f, config, NULL, NULL);
 }
 
 /* GET @path; the status must be @status and, when @message is not NULL,
  * the body Kong's {"message": @message}. */
 static void
-expect (const GatewayFixture *f, const char *path, int status, const char *message)
+expect (const PorticoTestGateway *f, const char *path, int status, const char *message)
 {
   g_autofree char *request = g_strdup_printf ("GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path);
-  g_autoptr (PorticoTestResponse) resp = gateway_fixture_request (f, request);
+  g_autoptr (PorticoTestResponse) resp = portico_test_gateway_request (f, request);
   if (message != NULL)
-    gateway_fixture_expect_message (resp, status, message);
+    portico_test_expect_message (resp, status, message);
   else
     g_assert_cmpint (resp->status, ==, status);
 }
 
 static void
-test_v4 (GatewayFixture *f, gconstpointer listen)
+test_v4 (PorticoTestGateway *f, gconstpointer listen)
 {
   g_test_summary ("From 127.0.0.1: a deny entry refuses with 403 and Kong's message; an allow "
                   "list that holds the client lets it through, one that does not refuses with "
@@ -69,7 +64,7 @@ test_v4 (GatewayFixture *f, gconstpointer listen)
 }
 
 static void
-test_v6 (GatewayFixture *f, gconstpointer listen)
+test_v6 (PorticoTestGateway *f, gconstpointer listen)
 {
   g_test_summary ("From ::1 on an IPv6 listener: IPv6 ranges apply, IPv4 ones do not.");
   const char *default_message = "Your IP address is not allowed";
@@ -81,32 +76,14 @@ test_v6 (GatewayFixture *f, gconstpointer listen)
 }
 
 /* `portico check` on a config whose first route carries @plugin_config:
- * refused, and stderr holds @wanted. */
+ * refused, naming @wanted. */
 static void
 expect_refused (const char *plugin_config, const char *wanted)
 {
   g_autofree char *route = g_strdup_printf (
     "{'paths':['/x'],'plugins':[{'name':'ip-restriction','config':%s}]}", plugin_config);
   g_autofree char *config = config_json ("127.0.0.1:0", route);
-  g_autofree char *json = gateway_fixture_json (config);
-  g_autoptr (GString) text = g_string_new (json);
-  g_string_replace (text, "@UPSTREAM@", "127.0.0.1:9", 0);
-
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = NULL;
-  int fd = g_file_open_tmp ("ip-restriction-XXXXXX.json", &path, &error);
-  g_assert_no_error (error);
-  close (fd);
-  g_assert_true (g_file_set_contents (path, text->str, -1, &error));
-
-  const char *argv[] = { portico_test_binary (), "check", path, NULL };
-  g_autofree char *err = NULL;
-  int status = portico_run_sync (argv, 10000, NULL, &err, &error);
-  g_unlink (path);
-  g_assert_no_error (error);
-  g_test_message ("%s", err);
-  g_assert_cmpint (status, ==, 1);
-  g_assert_nonnull (strstr (err, wanted));
+  portico_test_check_config (config, wanted, NULL);
 }
 
 static void
@@ -125,10 +102,10 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add ("/modules/ip-restriction/gateway/v4", GatewayFixture, "127.0.0.1:0", fixture_set_up, test_v4,
-              gateway_fixture_tear_down);
-  g_test_add ("/modules/ip-restriction/gateway/v6", GatewayFixture, "[::1]:0", fixture_set_up, test_v6,
-              gateway_fixture_tear_down);
+  g_test_add ("/modules/ip-restriction/gateway/v4", PorticoTestGateway, "127.0.0.1:0", fixture_set_up, test_v4,
+              portico_test_gateway_tear_down);
+  g_test_add ("/modules/ip-restriction/gateway/v6", PorticoTestGateway, "[::1]:0", fixture_set_up, test_v6,
+              portico_test_gateway_tear_down);
   g_test_add_func ("/modules/ip-restriction/gateway/bad-config", test_bad_config);
   return g_test_run ();
 }

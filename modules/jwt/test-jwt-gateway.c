@@ -4,30 +4,16 @@
  * their consumer, whose X-Consumer-* headers reach the upstream; a missing,
  * expired, not-yet-valid or badly signed token gets Kong's 401. */
 #include <string.h>
-#include <unistd.h>
 
-#include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
-
-#include "harness.h"
+#include "harness-gateway.h"
 #include "jwt-test-tokens.h"
 
 #define ALICE_SECRET "alice-secret-for-tests"
 
 typedef struct {
-  PorticoProc *mock;
-  PorticoProc *gw;
-  const char *addr;
+  PorticoTestGateway g;
   EVP_PKEY *bob_key; /* RS256, its public half in the configuration */
 } Fixture;
-
-static const char *
-bundled_dir (void)
-{
-  const char *dir = g_getenv ("PORTICO_BUNDLED_MODULE_DIR");
-  g_assert_nonnull (dir);
-  return dir;
-}
 
 /* The PEM as a JSON string's content. */
 static char *
@@ -64,24 +50,16 @@ static const char config_template[] =
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
-  f->mock = portico_mock_spawn (NULL);
   f->bob_key = jwt_test_keygen ("RSA");
   g_autofree char *pem = jwt_test_public_pem (f->bob_key);
   g_autofree char *pem_json = json_escaped (pem);
-  g_autoptr (GError) error = NULL;
-  f->gw = portico_gateway_spawn_with (config_template, "@MODULES@", bundled_dir (), "@UPSTREAM@",
-                                      portico_proc_address (f->mock, 0), "@BOB_PEM@", pem_json, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (f->gw);
-  f->addr = portico_proc_address (f->gw, 0);
-  g_assert_nonnull (f->addr);
+  portico_test_gateway_start (&f->g, config_template, NULL, "@BOB_PEM@", pem_json, NULL);
 }
 
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  portico_proc_free (f->gw);
-  portico_proc_free (f->mock);
+  portico_test_gateway_tear_down (&f->g, data);
   EVP_PKEY_free (f->bob_key);
 }
 
@@ -106,9 +84,7 @@ get (Fixture *f, const char *path, const char *extra)
 {
   g_autofree char *request =
     g_strdup_printf ("GET %s HTTP/1.1\r\nHost: jwt.test\r\n%s\r\n", path, extra ? extra : "");
-  PorticoTestResponse *resp = portico_test_request (f->addr, request);
-  g_assert_nonnull (resp);
-  return resp;
+  return portico_test_gateway_request (&f->g, request);
 }
 
 static PorticoTestResponse *
@@ -325,13 +301,12 @@ test_preflight (Fixture *f, gconstpointer data)
                   "unauthenticated), but not a GET; by default OPTIONS needs a token too.");
   g_autoptr (JsonParser) parser = json_parser_new ();
   g_autoptr (PorticoTestResponse) options =
-    portico_test_request (f->addr, "OPTIONS /preflight/echo/p HTTP/1.1\r\nHost: jwt.test\r\n\r\n");
-  g_assert_nonnull (options);
+    portico_test_gateway_request (&f->g, "OPTIONS /preflight/echo/p HTTP/1.1\r\nHost: jwt.test\r\n\r\n");
   JsonObject *echo = echo_of (options, parser);
   g_assert_cmpstr (json_object_get_string_member (echo, "method"), ==, "OPTIONS");
   g_assert_null (echo_header (echo, "X-Consumer-Username"));
   assert_refused (get (f, "/preflight/echo/p", NULL), "{\"message\":\"Unauthorized\"}", "Bearer");
-  assert_refused (portico_test_request (f->addr, "OPTIONS /open/echo/p HTTP/1.1\r\nHost: jwt.test\r\n\r\n"),
+  assert_refused (portico_test_gateway_request (&f->g, "OPTIONS /open/echo/p HTTP/1.1\r\nHost: jwt.test\r\n\r\n"),
                   "{\"message\":\"Unauthorized\"}", "Bearer");
 }
 
@@ -352,27 +327,10 @@ test_config_refused (void)
       g_autofree char *secret =
         cases[i].pem ? g_strdup_printf ("{\"key\":\"k\",\"algorithm\":\"RS256\",\"rsa_public_key\":\"%s\"}", cases[i].pem)
                      : g_strdup ("{\"key\":\"k\",\"secret\":\"s\"}");
-      g_autofree char *config = g_strdup_printf (
-        "{\"_format_version\":\"1\",\"node\":{\"module_path\":[\"%s\"]},"
-        "\"consumers\":[{\"username\":\"alice\",\"jwt_secrets\":[%s]}],"
-        "\"plugins\":[{\"name\":\"jwt\",\"config\":%s}]}",
-        bundled_dir (), secret, cases[i].plugin_config);
-      g_autoptr (GError) error = NULL;
-      g_autofree char *path = NULL;
-      int fd = g_file_open_tmp ("jwt-check-XXXXXX.json", &path, &error);
-      g_assert_no_error (error);
-      close (fd);
-      g_assert_true (g_file_set_contents (path, config, -1, &error));
-      const char *argv[] = { portico_test_binary (), "check", path, NULL };
-      g_autofree char *out = NULL, *err = NULL;
-      int status = portico_run_sync (argv, 10000, &out, &err, &error);
-      g_assert_no_error (error);
-      g_unlink (path);
-      g_autofree char *all = g_strconcat (out, err, NULL);
-      g_test_message ("portico check: %s", all);
-      g_assert_cmpint (status, !=, 0);
-      g_assert_nonnull (strstr (all, "plugins[0].config"));
-      g_assert_nonnull (strstr (all, cases[i].expect));
+      g_autofree char *plugin = g_strdup_printf ("{'name':'jwt','config':%s}", cases[i].plugin_config);
+      g_autofree char *consumers = g_strdup_printf (",'consumers':[{'username':'alice','jwt_secrets':[%s]}]", secret);
+      g_autofree char *config = portico_test_plugin_config (plugin, consumers);
+      portico_test_check_config (config, "plugins[0].config", cases[i].expect);
     }
 }
 

@@ -11,7 +11,7 @@ test_overlap (void)
 {
   g_test_summary ("With one worker and ms=200, ten requests on ten connections each wait 200 ms, "
                   "and they wait together: the burst takes well under ten waits (< 5 x 200 ms).");
-  g_autoptr (TeachingGateway) tg =
+  g_autoptr (PorticoTestGateway) tg =
     teaching_gateway_start ("{\"name\":\"latency\",\"config\":{\"ms\":200}}", NULL);
   gint64 waited[N_REQUESTS];
   gint64 elapsed = teaching_gateway_burst (tg, "/echo/x", N_REQUESTS, 200, HEADER, waited);
@@ -27,7 +27,7 @@ test_phases (void)
 {
   g_test_summary ("phase rewrite (a global plugin) waits before routing, so even a request no route "
                   "matches waits; phase access waits only for routed requests.");
-  g_autoptr (TeachingGateway) early =
+  g_autoptr (PorticoTestGateway) early =
     teaching_gateway_start (NULL, "{\"name\":\"latency\",\"config\":{\"ms\":150,\"phase\":\"rewrite\"}}");
   gint64 waited;
   gint64 elapsed = teaching_gateway_burst (early, "/nowhere", 1, 404, HEADER, &waited);
@@ -36,7 +36,7 @@ test_phases (void)
   teaching_gateway_burst (early, "/echo/y", 1, 200, HEADER, &waited);
   g_assert_cmpint (waited, >=, 150);
 
-  g_autoptr (TeachingGateway) late = teaching_gateway_start (NULL, "{\"name\":\"latency\",\"config\":{\"ms\":400}}");
+  g_autoptr (PorticoTestGateway) late = teaching_gateway_start (NULL, "{\"name\":\"latency\",\"config\":{\"ms\":400}}");
   elapsed = teaching_gateway_burst (late, "/nowhere", 1, 404, HEADER, &waited);
   g_assert_cmpint (waited, ==, -1);
   g_assert_cmpint (elapsed, <, 400000);
@@ -48,7 +48,7 @@ static void
 test_jitter (void)
 {
   g_test_summary ("jitter_ms: each request waits ms plus a random part, not all the same.");
-  g_autoptr (TeachingGateway) tg =
+  g_autoptr (PorticoTestGateway) tg =
     teaching_gateway_start ("{\"name\":\"latency\",\"config\":{\"ms\":50,\"jitter_ms\":150}}", NULL);
   gint64 waited[N_REQUESTS];
   teaching_gateway_burst (tg, "/echo/z", N_REQUESTS, 200, HEADER, waited);

@@ -5,49 +5,26 @@
 #include <signal.h>
 #include <string.h>
 
-#include <glib/gstdio.h>
-
 #include "exposition-check.h"
-#include "harness.h"
+#include "harness-gateway.h"
 
 #define WAIT_MS 5000
 
-static const char *
-module_dir (void)
+/* A gateway with two services on the mock: "alpha" (route "alpha-r",
+ * /alpha, with @alpha_route_extra) and "beta" (route "beta-r", /beta), and
+ * @rest (more top-level members, starting with a comma). */
+static PorticoTestGateway *
+gateway (const char *alpha_route_extra, const char *rest)
 {
-  const char *dir = g_getenv ("PORTICO_BUNDLED_MODULE_DIR");
-  g_assert_nonnull (dir);
-  return dir;
-}
-
-/* A gateway with two services on @mock_addr: "alpha" (route "alpha-r",
- * /alpha) and "beta" (route "beta-r", /beta), and @rest (more top-level
- * members, starting with a comma). */
-static PorticoProc *
-gateway (const char *mock_addr, const char *alpha_route_extra, const char *rest)
-{
-  g_autofree char *json = g_strdup_printf (
-    "{\"_format_version\":\"1\","
-    " \"node\":{\"listen\":[\"127.0.0.1:0\"],\"admin_listen\":\"127.0.0.1:0\",\"workers\":1,"
-    "          \"module_path\":[\"%s\"]},"
-    " \"services\":[{\"name\":\"alpha\",\"url\":\"http://%s\","
-    "                \"routes\":[{\"name\":\"alpha-r\",\"paths\":[\"/alpha\"]%s}]},"
-    "              {\"name\":\"beta\",\"url\":\"http://%s\","
-    "                \"routes\":[{\"name\":\"beta-r\",\"paths\":[\"/beta\"]}]}]%s}",
-    module_dir (), mock_addr, alpha_route_extra, mock_addr, rest);
-  g_autoptr (GError) error = NULL;
-  PorticoProc *gw = portico_gateway_spawn (json, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (gw);
-  return gw;
-}
-
-static char *
-admin_address (PorticoProc *gw)
-{
-  g_autofree char *line = portico_proc_wait_line (gw, "admin ", 10000);
-  g_assert_nonnull (line);
-  return g_strstrip (g_strdup (line + strlen ("admin ")));
+  static const char config[] =
+    "{'_format_version':'1',"
+    " 'node':{'listen':['127.0.0.1:0'],'admin_listen':'127.0.0.1:0','workers':1,"
+    "          'module_path':['@MODULES@']},"
+    " 'services':[{'name':'alpha','url':'http://@UPSTREAM@',"
+    "                'routes':[{'name':'alpha-r','paths':['/alpha']@ALPHA@}]},"
+    "              {'name':'beta','url':'http://@UPSTREAM@',"
+    "                'routes':[{'name':'beta-r','paths':['/beta']}]}]@REST@}";
+  return portico_test_gateway_new (config, NULL, "@ALPHA@", alpha_route_extra, "@REST@", rest, NULL);
 }
 
 static void
@@ -60,25 +37,15 @@ send (const char *addr, const char *path, const char *extra_headers, int status)
   g_assert_cmpint (resp->status, ==, status);
 }
 
-static char *
-scrape (const char *admin)
-{
-  g_autoptr (PorticoTestResponse) resp =
-    portico_test_request (admin, "GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n");
-  g_assert_nonnull (resp);
-  g_assert_cmpint (resp->status, ==, 200);
-  return portico_test_response_body_string (resp);
-}
-
 /* Scrapes until sample @key reaches @value: the log phase runs after the
  * client has its response, so the last count may land a moment later. */
 static PorticoExposition *
-scrape_until (const char *admin, const char *key, double value)
+scrape_until (PorticoTestGateway *g, const char *key, double value)
 {
   gint64 end = g_get_monotonic_time () + WAIT_MS * 1000;
   for (;;)
     {
-      g_autofree char *text = scrape (admin);
+      g_autofree char *text = portico_test_gateway_admin_text (g, "/metrics");
       PorticoExposition *e = portico_exposition_parse (text);
       if ((portico_exposition_has (e, key) && portico_exposition_sample (e, key) >= value)
           || g_get_monotonic_time () > end)
@@ -99,14 +66,11 @@ test_counters (void)
                   "status code (source service), the latency histograms agree with the counts (+Inf "
                   "bucket == _count == requests), bandwidth is counted both ways, and a request that "
                   "matched no route is not counted.");
-  g_autoptr (PorticoProc) mock = portico_mock_spawn (NULL);
-  const char *up = portico_proc_address (mock, 0);
-  g_autoptr (PorticoProc) gw = gateway (up, "",
-                                        ",\"plugins\":[{\"name\":\"prometheus\",\"config\":"
-                                        "{\"status_code_metrics\":true,\"latency_metrics\":true,"
-                                        "\"bandwidth_metrics\":true}}]");
-  const char *addr = portico_proc_address (gw, 0);
-  g_autofree char *admin = admin_address (gw);
+  g_autoptr (PorticoTestGateway) g = gateway ("",
+                                             ",'plugins':[{'name':'prometheus','config':"
+                                             "{'status_code_metrics':true,'latency_metrics':true,"
+                                             "'bandwidth_metrics':true}}]");
+  const char *addr = g->addr;
 
   for (guint i = 0; i < 5; i++)
     send (addr, "/alpha/status/200", NULL, 200);
@@ -116,7 +80,7 @@ test_counters (void)
     send (addr, "/beta/echo/x", NULL, 200);
   send (addr, "/nowhere", NULL, 404);
 
-  g_autoptr (PorticoExposition) e = scrape_until (admin, REQUESTS ("beta", "beta-r", "200", "service", ""), 2);
+  g_autoptr (PorticoExposition) e = scrape_until (g, REQUESTS ("beta", "beta-r", "200", "service", ""), 2);
   g_assert_cmpstr (portico_exposition_type (e, "kong_http_requests_total"), ==, "counter");
   g_assert_cmpstr (portico_exposition_type (e, "kong_request_latency_ms"), ==, "histogram");
   g_assert_cmpstr (portico_exposition_type (e, "kong_upstream_latency_ms"), ==, "histogram");
@@ -151,7 +115,7 @@ test_counters (void)
   g_assert_cmpfloat (portico_exposition_sample (
                        e, "kong_bandwidth_bytes{service=\"alpha\",route=\"alpha-r\",direction=\"egress\",consumer=\"\"}"),
                      >, 8 * 20);
-  g_assert_cmpint (portico_proc_stop (gw), ==, 0);
+  g_assert_cmpint (portico_proc_stop (g->gw), ==, 0);
 }
 
 static void
@@ -159,22 +123,19 @@ test_defaults (void)
 {
   g_test_summary ("With Kong's defaults (every family off) traffic adds no kong_ family: /metrics "
                   "shows the node's own figures only.");
-  g_autoptr (PorticoProc) mock = portico_mock_spawn (NULL);
-  g_autoptr (PorticoProc) gw = gateway (portico_proc_address (mock, 0), "",
-                                        ",\"plugins\":[{\"name\":\"prometheus\"}]");
-  const char *addr = portico_proc_address (gw, 0);
-  g_autofree char *admin = admin_address (gw);
+  g_autoptr (PorticoTestGateway) g = gateway ("", ",'plugins':[{'name':'prometheus'}]");
+  const char *addr = g->addr;
 
   for (guint i = 0; i < 3; i++)
     send (addr, "/alpha/status/200", NULL, 200);
   /* Give the log phase the time it would need. */
-  g_autoptr (PorticoExposition) e = scrape_until (admin, "portico_responses_total{worker=\"0\",class=\"2xx\"}", 3);
+  g_autoptr (PorticoExposition) e = scrape_until (g, "portico_responses_total{worker=\"0\",class=\"2xx\"}", 3);
   g_assert_cmpfloat (portico_exposition_sample (e, "portico_responses_total{worker=\"0\",class=\"2xx\"}"), ==, 3);
   g_usleep (200 * 1000);
-  g_autofree char *text = scrape (admin);
+  g_autofree char *text = portico_test_gateway_admin_text (g, "/metrics");
   g_autoptr (PorticoExposition) again = portico_exposition_parse (text);
   g_assert_null (strstr (text, "kong_"));
-  g_assert_cmpint (portico_proc_stop (gw), ==, 0);
+  g_assert_cmpint (portico_proc_stop (g->gw), ==, 0);
 }
 
 static void
@@ -182,21 +143,19 @@ test_per_consumer (void)
 {
   g_test_summary ("per_consumer: requests authenticated by key-auth are counted under the consumer; "
                   "those it refuses (401, source kong) under consumer=\"\".");
-  g_autofree char *key_auth = g_build_filename (module_dir (), "key-auth.so", NULL);
+  g_autofree char *key_auth = g_build_filename (g_getenv ("PORTICO_BUNDLED_MODULE_DIR"), "key-auth.so", NULL);
   if (!g_file_test (key_auth, G_FILE_TEST_EXISTS))
     {
       g_test_skip ("key-auth.so is not built: no module authenticates a consumer");
       return;
     }
-  g_autoptr (PorticoProc) mock = portico_mock_spawn (NULL);
-  g_autoptr (PorticoProc) gw = gateway (
-    portico_proc_address (mock, 0), ",\"plugins\":[{\"name\":\"key-auth\"}]",
-    ",\"consumers\":[{\"username\":\"alice\",\"keyauth_credentials\":[{\"key\":\"alice-key\"}]},"
-    "               {\"custom_id\":\"bob-id\",\"keyauth_credentials\":[{\"key\":\"bob-key\"}]}],"
-    " \"plugins\":[{\"name\":\"prometheus\",\"config\":{\"per_consumer\":true,\"status_code_metrics\":true,"
-    "                                               \"bandwidth_metrics\":true}}]");
-  const char *addr = portico_proc_address (gw, 0);
-  g_autofree char *admin = admin_address (gw);
+  g_autoptr (PorticoTestGateway) g = gateway (
+    ",'plugins':[{'name':'key-auth'}]",
+    ",'consumers':[{'username':'alice','keyauth_credentials':[{'key':'alice-key'}]},"
+    "              {'custom_id':'bob-id','keyauth_credentials':[{'key':'bob-key'}]}],"
+    " 'plugins':[{'name':'prometheus','config':{'per_consumer':true,'status_code_metrics':true,"
+    "                                           'bandwidth_metrics':true}}]");
+  const char *addr = g->addr;
 
   for (guint i = 0; i < 3; i++)
     send (addr, "/alpha/status/200", "apikey: alice-key\r\n", 200);
@@ -205,14 +164,14 @@ test_per_consumer (void)
     send (addr, "/alpha/status/200", NULL, 401);
   send (addr, "/beta/status/200", NULL, 200);
 
-  g_autoptr (PorticoExposition) e = scrape_until (admin, REQUESTS ("beta", "beta-r", "200", "service", ""), 1);
+  g_autoptr (PorticoExposition) e = scrape_until (g, REQUESTS ("beta", "beta-r", "200", "service", ""), 1);
   g_assert_cmpfloat (portico_exposition_sample (e, REQUESTS ("alpha", "alpha-r", "200", "service", "alice")), ==, 3);
   g_assert_cmpfloat (portico_exposition_sample (e, REQUESTS ("alpha", "alpha-r", "200", "service", "bob-id")), ==, 1);
   g_assert_cmpfloat (portico_exposition_sample (e, REQUESTS ("alpha", "alpha-r", "401", "kong", "")), ==, 2);
   g_assert_cmpfloat (portico_exposition_sample (e, REQUESTS ("beta", "beta-r", "200", "service", "")), ==, 1);
   g_assert_true (portico_exposition_has (
     e, "kong_bandwidth_bytes{service=\"alpha\",route=\"alpha-r\",direction=\"egress\",consumer=\"alice\"}"));
-  g_assert_cmpint (portico_proc_stop (gw), ==, 0);
+  g_assert_cmpint (portico_proc_stop (g->gw), ==, 0);
 }
 
 int

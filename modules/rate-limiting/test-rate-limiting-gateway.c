@@ -1,54 +1,31 @@
 /* test-rate-limiting-gateway.c: the rate-limiting module in a real gateway
  * in front of `portico mock`: refusals, headers, windows, identifiers, and
  * what the "local" and "shared" policies count with two workers. */
-#include <string.h>
-#include <unistd.h>
-
-#include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
-
-#include "harness.h"
+#include "harness-gateway.h"
 
 /* Every request loop stays under this. */
 #define MAX_REQUESTS 40
 
-static PorticoProc *
-gateway (const char *upstream, guint workers, gboolean admin, const char *plugin_config)
+/* @workers behind one service, with or without the admin API, and the
+ * plugin with @plugin_config (global). */
+static char *
+config_for (guint workers, gboolean admin, const char *plugin_config)
 {
-  g_autofree char *json = g_strdup_printf (
-    "{\"_format_version\":\"1\","
-    "\"node\":{\"listen\":[\"127.0.0.1:0\"],\"admin_listen\":\"%s\",\"workers\":%u,\"reuseport\":true,"
-    "\"module_path\":[\"%s\"]},"
-    "\"services\":[{\"name\":\"s\",\"url\":\"http://%s\",\"routes\":[{\"name\":\"r\",\"paths\":[\"/\"]}]}],"
-    "\"plugins\":[{\"name\":\"rate-limiting\",\"config\":%s}]}",
-    admin ? "127.0.0.1:0" : "off", workers, g_getenv ("PORTICO_BUNDLED_MODULE_DIR"), upstream, plugin_config);
-  g_autoptr (GError) error = NULL;
-  PorticoProc *gw = portico_gateway_spawn (json, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (gw);
-  return gw;
+  return g_strdup_printf (
+    "{'_format_version':'1',"
+    "'node':{'listen':['127.0.0.1:0'],'admin_listen':'%s','workers':%u,'reuseport':true,"
+    "'module_path':['@MODULES@']},"
+    "'services':[{'name':'s','url':'http://@UPSTREAM@','routes':[{'name':'r','paths':['/']}]}],"
+    "'plugins':[{'name':'rate-limiting','config':%s}]}",
+    admin ? "127.0.0.1:0" : "off", workers, plugin_config);
 }
-
-typedef struct {
-  PorticoProc *mock;
-  PorticoProc *gw;
-  const char *addr;
-} Fixture;
 
 /* One worker in front of a mock, with the plugin config the test names. */
 static void
-fixture_setup (Fixture *f, gconstpointer plugin_config)
+fixture_setup (PorticoTestGateway *f, gconstpointer plugin_config)
 {
-  f->mock = portico_mock_spawn (NULL);
-  f->gw = gateway (portico_proc_address (f->mock, 0), 1, FALSE, plugin_config);
-  f->addr = portico_proc_address (f->gw, 0);
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer plugin_config)
-{
-  g_clear_pointer (&f->gw, portico_proc_free);
-  g_clear_pointer (&f->mock, portico_proc_free);
+  g_autofree char *config = config_for (1, FALSE, plugin_config);
+  portico_test_gateway_start (f, config, NULL, NULL);
 }
 
 /* One request on its own connection; @headers: extra "Name: value\r\n" lines. */
@@ -91,7 +68,7 @@ assert_refused (const PorticoTestResponse *resp, int status, const char *message
 }
 
 static void
-test_minute_headers (Fixture *f, gconstpointer data)
+test_minute_headers (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("Three requests a minute: each 200 carries X-RateLimit-*-Minute and RateLimit-* "
                   "counting down; the fourth gets Kong's 429 with Retry-After, and never reaches "
@@ -131,7 +108,7 @@ test_minute_headers (Fixture *f, gconstpointer data)
 }
 
 static void
-test_second_window (Fixture *f, gconstpointer data)
+test_second_window (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("Windows are fixed and aligned on the clock: two requests a second, the third is "
                   "refused with Retry-After: 1, and the next second starts over.");
@@ -166,7 +143,7 @@ test_second_window (Fixture *f, gconstpointer data)
 }
 
 static void
-test_limit_by_header (Fixture *f, gconstpointer data)
+test_limit_by_header (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("limit_by header: each value of X-Tenant has its own count (a 300-byte value "
                   "too: with policy shared it becomes a digest in the key), and a request without "
@@ -186,7 +163,7 @@ test_limit_by_header (Fixture *f, gconstpointer data)
 }
 
 static void
-test_limit_by_path (Fixture *f, gconstpointer data)
+test_limit_by_path (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("limit_by path counts requests for exactly that path together; other paths "
                   "count against the IP.");
@@ -202,7 +179,7 @@ test_limit_by_path (Fixture *f, gconstpointer data)
 }
 
 static void
-test_hidden_headers_custom_error (Fixture *f, gconstpointer data)
+test_hidden_headers_custom_error (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("hide_client_headers sends no rate-limit headers (Retry-After neither, as in "
                   "Kong); error_code and error_message shape the refusal.");
@@ -229,20 +206,13 @@ typedef struct {
 /* Each worker's requests, 2xx and 4xx from the admin API, once the
  * workers have published @total requests between them (within 5 s). */
 static void
-worker_counts (PorticoProc *gw, gint64 total, WorkerCounts counts[2])
+worker_counts (PorticoTestGateway *g, gint64 total, WorkerCounts counts[2])
 {
-  g_autofree char *line = portico_proc_wait_line (gw, "admin ", 5000);
-  g_assert_nonnull (line);
-  const char *admin = line + strlen ("admin ");
   gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   for (;;)
     {
-      g_autoptr (PorticoTestResponse) resp = get (admin, "/workers", NULL);
-      g_assert_cmpint (resp->status, ==, 200);
-      g_autofree char *body = portico_test_response_body_string (resp);
-      g_autoptr (JsonParser) parser = json_parser_new ();
-      g_assert_true (json_parser_load_from_data (parser, body, -1, NULL));
-      JsonArray *workers = json_node_get_array (json_parser_get_root (parser));
+      g_autoptr (JsonNode) root = portico_test_gateway_admin_json (g, "/workers");
+      JsonArray *workers = json_node_get_array (root);
       g_assert_cmpuint (json_array_get_length (workers), ==, 2);
       gint64 seen = 0;
       for (guint i = 0; i < 2; i++)
@@ -284,11 +254,11 @@ send_many (const char *addr, int n)
 static gint64
 run_two_workers (const char *config, int n, WorkerCounts counts[2])
 {
-  g_autoptr (PorticoProc) mock = portico_mock_spawn (NULL);
-  g_autoptr (PorticoProc) gw = gateway (portico_proc_address (mock, 0), 2, TRUE, config);
+  g_autofree char *json = config_for (2, TRUE, config);
+  g_autoptr (PorticoTestGateway) g = portico_test_gateway_new (json, NULL, NULL);
   wait_for_room (60, 15);
-  gint64 ok = send_many (portico_proc_address (gw, 0), n);
-  worker_counts (gw, n, counts);
+  gint64 ok = send_many (g->addr, n);
+  worker_counts (g, n, counts);
   g_test_message ("worker 0: %" G_GINT64_FORMAT " requests, %" G_GINT64_FORMAT " ok; worker 1: %"
                   G_GINT64_FORMAT " requests, %" G_GINT64_FORMAT " ok", counts[0].requests, counts[0].ok,
                   counts[1].requests, counts[1].ok);
@@ -327,25 +297,9 @@ test_local_two_workers (void)
 static void
 assert_check_refuses (const char *plugin_config, const char *expected)
 {
-  g_autofree char *json = g_strdup_printf (
-    "{\"_format_version\":\"1\",\"node\":{\"module_path\":[\"%s\"]},"
-    "\"plugins\":[{\"name\":\"rate-limiting\",\"config\":%s}]}",
-    g_getenv ("PORTICO_BUNDLED_MODULE_DIR"), plugin_config);
-  g_autoptr (GError) error = NULL;
-  g_autofree char *path = NULL;
-  int fd = g_file_open_tmp ("rate-limiting-XXXXXX.json", &path, &error);
-  g_assert_no_error (error);
-  close (fd);
-  g_assert_true (g_file_set_contents (path, json, -1, NULL));
-  const char *argv[] = { portico_test_binary (), "check", path, NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  int status = portico_run_sync (argv, 10000, &out, &err, &error);
-  g_remove (path);
-  g_assert_no_error (error);
-  g_test_message ("stdout: %s\nstderr: %s", out, err);
-  g_assert_cmpint (status, ==, 1);
-  g_autofree char *both = g_strconcat (out, err, NULL);
-  g_assert_nonnull (strstr (both, expected));
+  g_autofree char *plugin = g_strdup_printf ("{'name':'rate-limiting','config':%s}", plugin_config);
+  g_autofree char *config = portico_test_plugin_config (plugin, NULL);
+  portico_test_check_config (config, expected, NULL);
 }
 
 static void
@@ -363,7 +317,8 @@ test_config_refused (void)
 }
 
 #define ADD(path, config, func) \
-  g_test_add ("/modules/rate-limiting/gateway/" path, Fixture, config, fixture_setup, func, fixture_teardown)
+  g_test_add ("/modules/rate-limiting/gateway/" path, PorticoTestGateway, config, fixture_setup, func, \
+              portico_test_gateway_tear_down)
 #define BY_HEADER "{\"minute\":2,\"limit_by\":\"header\",\"header_name\":\"X-Tenant\",\"policy\":"
 
 int

@@ -1,64 +1,20 @@
 /* test-request-size-limiting-gateway.c: the request-size-limiting module in a
  * real gateway in front of `portico mock`: declared lengths, Expect:
  * 100-continue, chunked bodies that cross the limit, require_content_length. */
-#include <string.h>
 #include <unistd.h>
 
-#include <json-glib/json-glib.h>
-
-#include "harness.h"
-
-typedef struct {
-  PorticoProc *mock;
-  PorticoProc *gw;
-  const char *addr;
-} Fixture;
+#include "harness-gateway.h"
 
 /* A gateway in front of a mock, with the plugin config the test names. */
 static void
-fixture_setup (Fixture *f, gconstpointer plugin_config)
+fixture_setup (PorticoTestGateway *f, gconstpointer plugin_config)
 {
-  f->mock = portico_mock_spawn (NULL);
-  g_autofree char *json = g_strdup_printf (
-    "{\"_format_version\":\"1\","
-    "\"node\":{\"listen\":[\"127.0.0.1:0\"],\"admin_listen\":\"off\",\"workers\":1,\"module_path\":[\"%s\"]},"
-    "\"services\":[{\"name\":\"s\",\"url\":\"http://%s\",\"routes\":[{\"name\":\"r\",\"paths\":[\"/\"]}]}],"
-    "\"plugins\":[{\"name\":\"request-size-limiting\",\"config\":%s}]}",
-    g_getenv ("PORTICO_BUNDLED_MODULE_DIR"), portico_proc_address (f->mock, 0), (const char *) plugin_config);
-  g_autoptr (GError) error = NULL;
-  f->gw = portico_gateway_spawn (json, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (f->gw);
-  f->addr = portico_proc_address (f->gw, 0);
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer plugin_config)
-{
-  g_clear_pointer (&f->gw, portico_proc_free);
-  g_clear_pointer (&f->mock, portico_proc_free);
-}
-
-static JsonObject *
-parse_object (const PorticoTestResponse *resp, JsonParser *parser)
-{
-  g_autofree char *text = portico_test_response_body_string (resp);
-  g_autoptr (GError) error = NULL;
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
-  return json_node_get_object (json_parser_get_root (parser));
-}
-
-/* How many requests the mock has answered (its control paths aside). */
-static gint64
-mock_requests (PorticoProc *mock)
-{
-  g_autoptr (PorticoTestResponse) resp =
-    portico_test_request (portico_proc_address (mock, 0), "GET /__mock/stats HTTP/1.1\r\nHost: m\r\n\r\n");
-  g_assert_nonnull (resp);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  return json_object_get_int_member (parse_object (resp, parser), "requests");
+  static const char config[] =
+    "{'_format_version':'1',"
+    "'node':{'listen':['127.0.0.1:0'],'admin_listen':'off','workers':1,'module_path':['@MODULES@']},"
+    "'services':[{'name':'s','url':'http://@UPSTREAM@','routes':[{'name':'r','paths':['/']}]}],"
+    "'plugins':[{'name':'request-size-limiting','config':@CONFIG@}]}";
+  portico_test_gateway_start (f, config, NULL, "@CONFIG@", plugin_config, NULL);
 }
 
 /* A POST to /echo/size with a Content-Length body of @n bytes. */
@@ -100,47 +56,39 @@ post_chunked (const char *addr, guint n_chunks, gsize chunk, gboolean *closed)
   return resp;
 }
 
-static void
-assert_message (const PorticoTestResponse *resp, int status, const char *message)
-{
-  g_assert_cmpint (resp->status, ==, status);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_assert_cmpstr (json_object_get_string_member (parse_object (resp, parser), "message"), ==, message);
-}
-
 #define ONE_KILOBYTE "{\"allowed_payload_size\":1,\"size_unit\":\"kilobytes\"}"
 
 static void
-test_content_length (Fixture *f, gconstpointer data)
+test_content_length (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A declared Content-Length over the limit gets Kong's 413 before the upstream is "
                   "asked; the limit itself passes (1 kilobyte is 1024 bytes).");
   g_autoptr (PorticoTestResponse) ok = post_sized (f->addr, 1024, NULL);
   g_assert_cmpint (ok->status, ==, 200);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_assert_cmpint (json_object_get_int_member (parse_object (ok, parser), "body_bytes"), ==, 1024);
+  g_autoptr (JsonNode) root = NULL;
+  g_assert_cmpint (json_object_get_int_member (portico_test_body_object (ok, &root), "body_bytes"), ==, 1024);
 
-  gint64 before = mock_requests (f->mock);
+  gint64 before = portico_test_gateway_mock_requests (f);
   g_autoptr (PorticoTestResponse) refused = post_sized (f->addr, 1025, NULL);
-  assert_message (refused, 413, "Request size limit exceeded");
-  g_assert_cmpint (mock_requests (f->mock), ==, before);
+  portico_test_expect_message (refused, 413, "Request size limit exceeded");
+  g_assert_cmpint (portico_test_gateway_mock_requests (f), ==, before);
 }
 
 static void
-test_bytes_unit (Fixture *f, gconstpointer data)
+test_bytes_unit (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("size_unit bytes: ten bytes pass, eleven do not; a bodiless GET passes.");
   g_autoptr (PorticoTestResponse) ten = post_sized (f->addr, 10, NULL);
   g_autoptr (PorticoTestResponse) eleven = post_sized (f->addr, 11, NULL);
   g_autoptr (PorticoTestResponse) get = portico_test_request (f->addr, "GET /echo/g HTTP/1.1\r\nHost: t\r\n\r\n");
   g_assert_cmpint (ten->status, ==, 200);
-  assert_message (eleven, 413, "Request size limit exceeded");
+  portico_test_expect_message (eleven, 413, "Request size limit exceeded");
   g_assert_nonnull (get);
   g_assert_cmpint (get->status, ==, 200);
 }
 
 static void
-test_expect_continue (Fixture *f, gconstpointer data)
+test_expect_continue (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A client that waits for 100 Continue with a declared length over the limit "
                   "gets 417 at once (Kong's answer), not 100 Continue, and never sends its body.");
@@ -151,33 +99,33 @@ test_expect_continue (Fixture *f, gconstpointer data)
   g_autoptr (PorticoTestResponse) resp = portico_test_read_response (fd, FALSE, PORTICO_TEST_IO_TIMEOUT_MS);
   close (fd);
   g_assert_nonnull (resp);
-  assert_message (resp, 417, "Request size limit exceeded");
+  portico_test_expect_message (resp, 417, "Request size limit exceeded");
 }
 
 static void
-test_chunked (Fixture *f, gconstpointer data)
+test_chunked (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A chunked body has no declared length: within the limit it streams through; "
                   "once it crosses the limit the client gets 413 and its connection is closed.");
   g_autoptr (PorticoTestResponse) ok = post_chunked (f->addr, 2, 500, NULL);
   g_assert_cmpint (ok->status, ==, 200);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_assert_cmpint (json_object_get_int_member (parse_object (ok, parser), "body_bytes"), ==, 1000);
+  g_autoptr (JsonNode) root = NULL;
+  g_assert_cmpint (json_object_get_int_member (portico_test_body_object (ok, &root), "body_bytes"), ==, 1000);
 
   gboolean closed = FALSE;
   g_autoptr (PorticoTestResponse) refused = post_chunked (f->addr, 8, 500, &closed);
-  assert_message (refused, 413, "Request size limit exceeded");
+  portico_test_expect_message (refused, 413, "Request size limit exceeded");
   g_assert_true (closed);
 }
 
 static void
-test_require_content_length (Fixture *f, gconstpointer data)
+test_require_content_length (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("require_content_length: a request that declares no length gets 411 with Kong's "
                   "message; Content-Length: 0 and a chunked body are accepted.");
   g_autoptr (PorticoTestResponse) none = portico_test_request (f->addr, "GET /echo/n HTTP/1.1\r\nHost: t\r\n\r\n");
   g_assert_nonnull (none);
-  assert_message (none, 411, "A valid Content-Length header is required");
+  portico_test_expect_message (none, 411, "A valid Content-Length header is required");
 
   g_autoptr (PorticoTestResponse) zero =
     portico_test_request (f->addr, "GET /echo/z HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
@@ -189,8 +137,8 @@ test_require_content_length (Fixture *f, gconstpointer data)
 }
 
 #define ADD(path, config, func) \
-  g_test_add ("/modules/request-size-limiting/gateway/" path, Fixture, config, fixture_setup, func, \
-              fixture_teardown)
+  g_test_add ("/modules/request-size-limiting/gateway/" path, PorticoTestGateway, config, fixture_setup, func, \
+              portico_test_gateway_tear_down)
 
 int
 main (int argc, char **argv)

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../cors/test-gateway-fixture.h"
+#include "harness-gateway.h"
 
 /* Single quotes become double quotes: JSON reads better that way in C. */
 static const char config[] =
@@ -25,36 +25,36 @@ static const char config[] =
   "   {'name':'ip-restriction','config':{'deny':['127.0.0.1']}}]}]}]}";
 
 static void
-fixture_set_up (GatewayFixture *f, gconstpointer data)
+fixture_set_up (PorticoTestGateway *f, gconstpointer data)
 {
-  gateway_fixture_start (f, config, NULL);
+  portico_test_gateway_start (f, config, NULL, NULL);
 }
 
 /* GET @target with extra header lines @fields. */
 static PorticoTestResponse *
-get (const GatewayFixture *f, const char *target, const char *fields)
+get (const PorticoTestGateway *f, const char *target, const char *fields)
 {
   g_autofree char *request = g_strdup_printf ("GET %s HTTP/1.1\r\nHost: Shop.Test:8000\r\n%s\r\n", target, fields);
-  return gateway_fixture_request (f, request);
+  return portico_test_gateway_request (f, request);
 }
 
 static void
-test_responses (GatewayFixture *f, gconstpointer data)
+test_responses (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("Defaults: 503 with Kong's \"Service unavailable\"; a status Kong has no message "
                   "for: an empty body; a configured message; a raw body with its content type. "
                   "The upstream is never asked.");
-  gint64 before = gateway_fixture_mock_requests (f);
+  gint64 before = portico_test_gateway_mock_requests (f);
 
   g_autoptr (PorticoTestResponse) d = get (f, "/default/echo/", "");
-  gateway_fixture_expect_message (d, 503, "Service unavailable");
+  portico_test_expect_message (d, 503, "Service unavailable");
 
   g_autoptr (PorticoTestResponse) t = get (f, "/teapot/", "");
   g_assert_cmpint (t->status, ==, 418);
   g_assert_cmpuint (t->body_length, ==, 0);
 
   g_autoptr (PorticoTestResponse) m = get (f, "/message/", "");
-  gateway_fixture_expect_message (m, 403, "So long");
+  portico_test_expect_message (m, 403, "So long");
 
   g_autoptr (PorticoTestResponse) b = get (f, "/body/", "");
   g_assert_cmpint (b->status, ==, 451);
@@ -62,28 +62,28 @@ test_responses (GatewayFixture *f, gconstpointer data)
   g_assert_cmpstr (text, ==, "<h1>Gone</h1>");
   g_assert_cmpstr (portico_test_response_header (b, "Content-Type"), ==, "text/html");
 
-  g_assert_cmpint (gateway_fixture_mock_requests (f), ==, before);
+  g_assert_cmpint (portico_test_gateway_mock_requests (f), ==, before);
 }
 
 static void
-test_trigger (GatewayFixture *f, gconstpointer data)
+test_trigger (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("With a trigger, only requests that carry it (as a header, with any value, or "
                   "as a query argument) are terminated; the others are proxied.");
-  gint64 before = gateway_fixture_mock_requests (f);
+  gint64 before = portico_test_gateway_mock_requests (f);
   g_autoptr (PorticoTestResponse) pass = get (f, "/trigger/echo/?x-stop-not=1", "X-Other: 1\r\n");
   g_assert_cmpint (pass->status, ==, 200);
-  g_assert_cmpint (gateway_fixture_mock_requests (f), ==, before + 1);
+  g_assert_cmpint (portico_test_gateway_mock_requests (f), ==, before + 1);
 
   g_autoptr (PorticoTestResponse) header = get (f, "/trigger/echo/", "x-stop: \r\n");
-  gateway_fixture_expect_message (header, 503, "Service unavailable");
+  portico_test_expect_message (header, 503, "Service unavailable");
   g_autoptr (PorticoTestResponse) query = get (f, "/trigger/echo/?a=1&X-Stop", "");
-  gateway_fixture_expect_message (query, 503, "Service unavailable");
-  g_assert_cmpint (gateway_fixture_mock_requests (f), ==, before + 1);
+  portico_test_expect_message (query, 503, "Service unavailable");
+  g_assert_cmpint (portico_test_gateway_mock_requests (f), ==, before + 1);
 }
 
 static void
-test_echo (GatewayFixture *f, gconstpointer data)
+test_echo (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("echo answers with the request as the gateway saw it, in Kong's shape: method, "
                   "path, host, port, headers (lowercase, repeated ones as arrays), query, the "
@@ -93,7 +93,7 @@ test_echo (GatewayFixture *f, gconstpointer data)
   g_assert_cmpint (r->status, ==, 200);
   g_assert_true (g_str_has_prefix (portico_test_response_header (r, "Content-Type"), "application/json"));
   g_autoptr (JsonNode) root = NULL;
-  JsonObject *echo = gateway_fixture_body_object (r, &root);
+  JsonObject *echo = portico_test_body_object (r, &root);
   g_assert_false (json_object_has_member (echo, "message"));
 
   JsonObject *node = json_object_get_object_member (echo, "kong");
@@ -129,12 +129,12 @@ test_echo (GatewayFixture *f, gconstpointer data)
 }
 
 static void
-test_priority (GatewayFixture *f, gconstpointer data)
+test_priority (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("Priority 2: request-termination runs after ip-restriction (990), whatever "
                   "their order in the configuration, so the refusal is ip-restriction's.");
   g_autoptr (PorticoTestResponse) r = get (f, "/order/", "");
-  gateway_fixture_expect_message (r, 403, "Your IP address is not allowed");
+  portico_test_expect_message (r, 403, "Your IP address is not allowed");
 }
 
 static void
@@ -142,7 +142,9 @@ test_bad_config (void)
 {
   g_test_summary ("Kong's rules between fields are enforced: message with body refuses the "
                   "configuration, and the gateway does not start.");
-  g_assert_true (gateway_fixture_refused ("{'name':'request-termination','config':{'message':'a','body':'b'}}"));
+  g_autofree char *config =
+    portico_test_plugin_config ("{'name':'request-termination','config':{'message':'a','body':'b'}}", NULL);
+  g_assert_true (portico_test_gateway_refused (config));
 }
 
 int
@@ -150,8 +152,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 #define ADD(name, fn) \
-  g_test_add ("/modules/request-termination/gateway/" name, GatewayFixture, NULL, fixture_set_up, fn, \
-              gateway_fixture_tear_down)
+  g_test_add ("/modules/request-termination/gateway/" name, PorticoTestGateway, NULL, fixture_set_up, fn, \
+              portico_test_gateway_tear_down)
   ADD ("responses", test_responses);
   ADD ("trigger", test_trigger);
   ADD ("echo", test_echo);

@@ -4,18 +4,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "transform-test-gateway.h"
-
-#define PLUGIN "response-transformer"
+#include "harness-gateway.h"
 
 #define JSON_TYPE "Content-Type: application/json"
 
-static const char *const edits =
-  "{\"remove\":{\"headers\":[\"Server\"],\"json\":[\"secret\"]},"
-  " \"rename\":{\"json\":[\"a:alpha\"]},"
-  " \"replace\":{\"headers\":[\"X-Mock-Absent:never\"]},"
-  " \"add\":{\"headers\":[\"X-Added:yes\"],\"json\":[\"added:true\",\"big:only-when-absent\"],\"json_types\":[\"boolean\"]},"
-  " \"append\":{\"json\":[\"tags:y\"]}}";
+/* One service to the mock, one route "/", the plugin with the edits below
+ * on the service. */
+static const char config[] =
+  "{'_format_version':'1',"
+  "'node':{'listen':['127.0.0.1:0'],'admin_listen':'off','workers':1,'module_path':['@MODULES@']},"
+  "'services':[{'name':'s','url':'http://@UPSTREAM@','routes':[{'name':'r','paths':['/']}],"
+  "'plugins':[{'name':'response-transformer','config':{"
+  " 'remove':{'headers':['Server'],'json':['secret']},"
+  " 'rename':{'json':['a:alpha']},"
+  " 'replace':{'headers':['X-Mock-Absent:never']},"
+  " 'add':{'headers':['X-Added:yes'],'json':['added:true','big:only-when-absent'],'json_types':['boolean']},"
+  " 'append':{'json':['tags:y']}}}]}]}";
 
 static PorticoTestResponse *
 get (int fd, const char *method, const char *path)
@@ -46,10 +50,11 @@ test_json (void)
   g_test_summary ("A JSON body with a Content-Length: members removed, renamed, added (typed) and "
                   "appended, the rest byte for byte (an integer past 2^63 too); header fields "
                   "edited; the body re-framed, and the connection stays usable.");
-  g_autoptr (PorticoProc) mock = portico_mock_spawn (
-    "-H", JSON_TYPE, "--body", "{\"a\":1, \"secret\":\"s\",\"big\":12345678901234567890,\"tags\":\"x\"}", NULL);
-  g_autoptr (PorticoProc) gw = transform_test_gateway (portico_proc_address (mock, 0), PLUGIN, edits);
-  int fd = portico_test_connect (portico_proc_address (gw, 0));
+  const char *const mock_args[] = {
+    "-H", JSON_TYPE, "--body", "{\"a\":1, \"secret\":\"s\",\"big\":12345678901234567890,\"tags\":\"x\"}", NULL,
+  };
+  g_autoptr (PorticoTestGateway) g = portico_test_gateway_new (config, mock_args, NULL);
+  int fd = portico_test_connect (g->addr);
   g_assert_cmpint (fd, >=, 0);
 
   for (int i = 0; i < 2; i++)
@@ -74,12 +79,10 @@ test_chunked (void)
   for (int i = 0; i < 40000; i++)
     g_string_append_c (big, 'a' + i % 26);
   g_string_append (big, "\",\"secret\":{\"nested\":[1,2]},\"n\":1}");
-  g_autoptr (PorticoProc) mock = portico_mock_spawn ("-H", JSON_TYPE, "--chunked", "--body", big->str, NULL);
-  g_autoptr (PorticoProc) gw = transform_test_gateway (portico_proc_address (mock, 0), PLUGIN, edits);
+  const char *const mock_args[] = { "-H", JSON_TYPE, "--chunked", "--body", big->str, NULL };
+  g_autoptr (PorticoTestGateway) g = portico_test_gateway_new (config, mock_args, NULL);
 
-  g_autoptr (PorticoTestResponse) resp = portico_test_request (portico_proc_address (gw, 0),
-                                                              "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-  g_assert_nonnull (resp);
+  g_autoptr (PorticoTestResponse) resp = portico_test_gateway_request (g, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   g_assert_cmpint (resp->status, ==, 200);
   g_assert_true (resp->complete);
   g_autofree char *body = body_of (resp);
@@ -96,22 +99,17 @@ test_not_json (void)
 {
   g_test_summary ("A body that is not JSON passes unchanged (declared JSON or not); a non-JSON "
                   "type keeps its Content-Length; header edits still apply.");
-  g_autoptr (PorticoProc) broken = portico_mock_spawn ("-H", JSON_TYPE, "--body", "{\"secret\": oops", NULL);
-  g_autoptr (PorticoProc) plain = portico_mock_spawn ("-H", "Content-Type: text/plain", "--body",
-                                                      "{\"secret\":\"s\"}", NULL);
-  g_autoptr (PorticoProc) gw1 = transform_test_gateway (portico_proc_address (broken, 0), PLUGIN, edits);
-  g_autoptr (PorticoProc) gw2 = transform_test_gateway (portico_proc_address (plain, 0), PLUGIN, edits);
+  const char *const broken[] = { "-H", JSON_TYPE, "--body", "{\"secret\": oops", NULL };
+  const char *const plain[] = { "-H", "Content-Type: text/plain", "--body", "{\"secret\":\"s\"}", NULL };
+  g_autoptr (PorticoTestGateway) g1 = portico_test_gateway_new (config, broken, NULL);
+  g_autoptr (PorticoTestGateway) g2 = portico_test_gateway_new (config, plain, NULL);
 
-  g_autoptr (PorticoTestResponse) r1 = portico_test_request (portico_proc_address (gw1, 0),
-                                                            "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-  g_assert_nonnull (r1);
+  g_autoptr (PorticoTestResponse) r1 = portico_test_gateway_request (g1, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   g_autofree char *b1 = body_of (r1);
   g_assert_cmpstr (b1, ==, "{\"secret\": oops");
   g_assert_cmpstr (portico_test_response_header (r1, "X-Added"), ==, "yes");
 
-  g_autoptr (PorticoTestResponse) r2 = portico_test_request (portico_proc_address (gw2, 0),
-                                                            "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
-  g_assert_nonnull (r2);
+  g_autoptr (PorticoTestResponse) r2 = portico_test_gateway_request (g2, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   g_autofree char *b2 = body_of (r2);
   g_assert_cmpstr (b2, ==, "{\"secret\":\"s\"}");
   g_assert_cmpstr (portico_test_response_header (r2, "Content-Length"), ==, "14");
@@ -123,9 +121,9 @@ test_head (void)
 {
   g_test_summary ("HEAD to a JSON upstream: the head is edited, no body comes, and the next "
                   "request on the connection gets its edited body.");
-  g_autoptr (PorticoProc) mock = portico_mock_spawn ("-H", JSON_TYPE, "--body", "{\"a\":1,\"secret\":2}", NULL);
-  g_autoptr (PorticoProc) gw = transform_test_gateway (portico_proc_address (mock, 0), PLUGIN, edits);
-  int fd = portico_test_connect (portico_proc_address (gw, 0));
+  const char *const mock_args[] = { "-H", JSON_TYPE, "--body", "{\"a\":1,\"secret\":2}", NULL };
+  g_autoptr (PorticoTestGateway) g = portico_test_gateway_new (config, mock_args, NULL);
+  int fd = portico_test_connect (g->addr);
   g_assert_cmpint (fd, >=, 0);
 
   g_autoptr (PorticoTestResponse) head = get (fd, "HEAD", "/");
@@ -147,17 +145,17 @@ test_cap (void)
   const char *headers[][2] = { { "--chunked", NULL }, { "--name", "with-length" } };
   for (guint i = 0; i < G_N_ELEMENTS (headers); i++)
     {
-      g_autoptr (PorticoProc) mock = portico_mock_spawn ("-H", JSON_TYPE, "--body-bytes", "9000000",
-                                                         headers[i][0], headers[i][1], NULL);
-      g_autoptr (PorticoProc) gw = transform_test_gateway (portico_proc_address (mock, 0), PLUGIN, edits);
+      const char *const mock_args[] = { "-H", JSON_TYPE, "--body-bytes", "9000000", headers[i][0], headers[i][1],
+                                        NULL };
+      g_autoptr (PorticoTestGateway) g = portico_test_gateway_new (config, mock_args, NULL);
       const char *request = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
 
-      int direct_fd = portico_test_connect (portico_proc_address (mock, 0));
+      int direct_fd = portico_test_connect (portico_proc_address (g->mock, 0));
       g_assert_true (portico_test_send_all (direct_fd, request, -1));
       g_autoptr (PorticoTestResponse) direct = portico_test_read_response_flags (
         direct_fd, PORTICO_TEST_READ_DISCARD_BODY, 30000);
       close (direct_fd);
-      int fd = portico_test_connect (portico_proc_address (gw, 0));
+      int fd = portico_test_connect (g->addr);
       g_assert_true (portico_test_send_all (fd, request, -1));
       g_autoptr (PorticoTestResponse) resp = portico_test_read_response_flags (
         fd, PORTICO_TEST_READ_DISCARD_BODY, 30000);

@@ -12,9 +12,9 @@
 /* The module's timers on the one worker, pending or running, and how many
  * times they ran, as /timers shows them (0 when the owner is not listed). */
 static void
-owner_timers (TeachingGateway *tg, gint64 *live, gint64 *fired)
+owner_timers (PorticoTestGateway *tg, gint64 *live, gint64 *fired)
 {
-  g_autoptr (JsonNode) timers = teaching_gateway_admin_get (tg, "/timers");
+  g_autoptr (JsonNode) timers = portico_test_gateway_admin_json (tg, "/timers");
   JsonArray *workers = json_node_get_array (timers);
   g_assert_cmpuint (json_array_get_length (workers), ==, 1);
   JsonArray *owners = json_object_get_array_member (json_array_get_object_element (workers, 0), "owners");
@@ -32,9 +32,9 @@ owner_timers (TeachingGateway *tg, gint64 *live, gint64 *fired)
 
 /* The sum of the checks counter's series in /metrics. */
 static gint64
-checks_counted (TeachingGateway *tg)
+checks_counted (PorticoTestGateway *tg)
 {
-  g_autofree char *metrics = teaching_gateway_admin_text (tg, "/metrics");
+  g_autofree char *metrics = portico_test_gateway_admin_text (tg, "/metrics");
   g_auto (GStrv) lines = g_strsplit (metrics, "\n", -1);
   gint64 sum = 0;
   for (char **l = lines; *l != NULL; l++)
@@ -48,7 +48,7 @@ test_pile_up_and_expire (void)
 {
   g_test_summary ("After N requests, /timers shows at least N pending timers owned by "
                   "timer-per-request; each runs every interval; after the lifetime they are gone.");
-  g_autoptr (TeachingGateway) tg = teaching_gateway_start (
+  g_autoptr (PorticoTestGateway) tg = teaching_gateway_start (
     "{\"name\":\"timer-per-request\",\"config\":{\"interval_ms\":100,\"lifetime_ms\":2000}}", NULL);
 
   gint64 last_sent = 0;

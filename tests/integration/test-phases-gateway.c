@@ -5,17 +5,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
-
-#include "harness.h"
+#include "harness-gateway.h"
 
 /* One probe instance per route, each configured for one case. */
 static const char routes_json[] =
   "{\"_format_version\":\"1\","
-  " \"node\":{\"listen\":[\"127.0.0.1:0\"],\"admin_listen\":\"off\",\"workers\":1,\"module_path\":[\"@MODS@\"]},"
+  " \"node\":{\"listen\":[\"127.0.0.1:0\"],\"admin_listen\":\"off\",\"workers\":1,"
+  "   \"module_path\":[\"@TEST_MODULES@\"]},"
   " \"services\":["
-  "  {\"name\":\"echo\",\"url\":\"http://@UP@/echo\",\"routes\":["
+  "  {\"name\":\"echo\",\"url\":\"http://@UPSTREAM@/echo\",\"routes\":["
   "    {\"name\":\"trace\",\"paths\":[\"/trace\"]},"
   "    {\"name\":\"respond-access\",\"paths\":[\"/respond-access\"]},"
   "    {\"name\":\"respond-balancer\",\"paths\":[\"/respond-balancer\"]},"
@@ -25,7 +23,7 @@ static const char routes_json[] =
   "    {\"name\":\"yield-io\",\"paths\":[\"/yield-io\"]},"
   "    {\"name\":\"limit\",\"paths\":[\"/limit\"]},"
   "    {\"name\":\"edit\",\"paths\":[\"/edit\"]}]},"
-  "  {\"name\":\"bytes\",\"url\":\"http://@UP@/bytes/20\",\"routes\":["
+  "  {\"name\":\"bytes\",\"url\":\"http://@UPSTREAM@/bytes/20\",\"routes\":["
   "    {\"name\":\"upper\",\"paths\":[\"/upper\"]},"
   "    {\"name\":\"append\",\"paths\":[\"/append\"]},"
   "    {\"name\":\"status\",\"paths\":[\"/status\"]}]}],"
@@ -47,57 +45,30 @@ static const char routes_json[] =
   "  {\"name\":\"probe\",\"route\":\"append\",\"config\":{\"append_body\":\"!!\"}},"
   "  {\"name\":\"probe\",\"route\":\"status\",\"config\":{\"set_status\":203}}]}";
 
-typedef struct {
-  PorticoProc *mock;
-  PorticoProc *gw;
-  const char *addr;
-} Fixture;
-
 static void
-fixture_setup (Fixture *f, gconstpointer data)
+fixture_setup (PorticoTestGateway *f, gconstpointer data)
 {
-  f->mock = portico_mock_spawn (NULL);
-  const char *json = data ? data : routes_json;
-  g_autoptr (GError) error = NULL;
-  f->gw = portico_gateway_spawn_with (json, "@UP@", portico_proc_address (f->mock, 0), "@MODS@",
-                                      g_getenv ("PORTICO_TEST_MODULE_DIR"), NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (f->gw);
-  f->addr = portico_proc_address (f->gw, 0);
+  portico_test_gateway_start (f, data ? data : routes_json, NULL, NULL);
 }
 
+/* The gateway must stop cleanly, whatever the test did. */
 static void
-fixture_teardown (Fixture *f, gconstpointer data)
+fixture_teardown (PorticoTestGateway *f, gconstpointer data)
 {
   g_assert_cmpint (portico_proc_stop (f->gw), ==, 0);
-  portico_proc_free (f->gw);
-  portico_proc_free (f->mock);
+  portico_test_gateway_tear_down (f, data);
 }
 
 static PorticoTestResponse *
-get (Fixture *f, const char *path, const char *extra_headers)
+get (PorticoTestGateway *f, const char *path, const char *extra_headers)
 {
   g_autofree char *req = g_strdup_printf ("GET %s HTTP/1.1\r\nHost: test\r\n%sConnection: close\r\n\r\n", path,
                                           extra_headers ? extra_headers : "");
-  PorticoTestResponse *resp = portico_test_request (f->addr, req);
-  g_assert_nonnull (resp);
-  return resp;
-}
-
-static guint
-mock_requests (Fixture *f)
-{
-  g_autofree char *req = g_strdup ("GET /__mock/stats HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n");
-  g_autoptr (PorticoTestResponse) resp = portico_test_request (portico_proc_address (f->mock, 0), req);
-  g_assert_nonnull (resp);
-  g_autofree char *body = portico_test_response_body_string (resp);
-  g_autoptr (JsonNode) root = json_from_string (body, NULL);
-  g_assert_nonnull (root);
-  return (guint) json_object_get_int_member (json_node_get_object (root), "requests");
+  return portico_test_gateway_request (f, req);
 }
 
 static void
-test_trace (Fixture *f, gconstpointer data)
+test_trace (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A request passes rewrite, access, balancer and header_filter in order, through "
                   "the instance its scope picks; log runs after it (a misuse there is counted).");
@@ -125,12 +96,12 @@ test_trace (Fixture *f, gconstpointer data)
 }
 
 static void
-test_respond (Fixture *f, gconstpointer data)
+test_respond (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A module answers from access or balancer without the upstream being asked, and "
                   "from header_filter instead of the upstream's answer; header_filter and log still "
                   "run on its response.");
-  guint before = mock_requests (f);
+  gint64 before = portico_test_gateway_mock_requests (f);
   g_autoptr (PorticoTestResponse) access = get (f, "/respond-access", NULL);
   g_assert_cmpint (access->status, ==, 403);
   g_autofree char *body = portico_test_response_body_string (access);
@@ -142,13 +113,13 @@ test_respond (Fixture *f, gconstpointer data)
   g_assert_cmpint (balancer->status, ==, 503);
   g_assert_cmpstr (portico_test_response_header (balancer, "X-Probe-Phases"), ==,
                    "rewrite,access,balancer,header_filter");
-  g_assert_cmpuint (mock_requests (f), ==, before); /* the upstream was not asked */
+  g_assert_cmpint (portico_test_gateway_mock_requests (f), ==, before); /* the upstream was not asked */
 
   g_autoptr (PorticoTestResponse) header = get (f, "/respond-header", NULL);
   g_assert_cmpint (header->status, ==, 451);
   g_autofree char *hbody = portico_test_response_body_string (header);
   g_assert_cmpstr (hbody, ==, "{\"message\":\"probe probe responds in header_filter\"}");
-  g_assert_cmpuint (mock_requests (f), ==, before + 1); /* the upstream was asked this time */
+  g_assert_cmpint (portico_test_gateway_mock_requests (f), ==, before + 1); /* the upstream was asked this time */
 
   g_autoptr (PorticoTestResponse) error = get (f, "/error", NULL);
   g_assert_cmpint (error->status, ==, 500);
@@ -170,7 +141,7 @@ readable (int fd, int timeout_ms)
 }
 
 static void
-test_yield (Fixture *f, gconstpointer data)
+test_yield (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A handler that yields on a timer (1 s) or on an fd does not hold the worker: "
                   "another request on the same single worker is answered meanwhile, then the "
@@ -201,7 +172,7 @@ test_yield (Fixture *f, gconstpointer data)
 }
 
 static void
-test_edits (Fixture *f, gconstpointer data)
+test_edits (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("Request edits in access reach the upstream: method, headers, query.");
   g_autoptr (PorticoTestResponse) resp = get (f, "/edit/x?page=1&keep=yes", "X-Secret: s\r\n");
@@ -217,7 +188,7 @@ test_edits (Fixture *f, gconstpointer data)
 }
 
 static void
-test_body_filters (Fixture *f, gconstpointer data)
+test_body_filters (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("body_filter changes the body as it streams: same length keeps Content-Length; "
                   "a longer body is sent chunked to HTTP/1.1 and close-delimited to HTTP/1.0.");
@@ -254,7 +225,7 @@ test_body_filters (Fixture *f, gconstpointer data)
 }
 
 static void
-test_body_limit (Fixture *f, gconstpointer data)
+test_body_limit (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A module's body limit gives 413: at once for a declared length, and when a "
                   "chunked body crosses it.");
@@ -277,13 +248,14 @@ test_body_limit (Fixture *f, gconstpointer data)
 
 static const char rewrite_json[] =
   "{\"_format_version\":\"1\","
-  " \"node\":{\"listen\":[\"127.0.0.1:0\"],\"admin_listen\":\"off\",\"workers\":1,\"module_path\":[\"@MODS@\"]},"
-  " \"services\":[{\"name\":\"echo\",\"url\":\"http://@UP@/echo\",\"routes\":["
+  " \"node\":{\"listen\":[\"127.0.0.1:0\"],\"admin_listen\":\"off\",\"workers\":1,"
+  "   \"module_path\":[\"@TEST_MODULES@\"]},"
+  " \"services\":[{\"name\":\"echo\",\"url\":\"http://@UPSTREAM@/echo\",\"routes\":["
   "    {\"name\":\"new\",\"paths\":[\"/new\"]}]}],"
   " \"plugins\":[{\"name\":\"probe\",\"config\":{\"rewrite_path\":\"/new/place\"}}]}";
 
 static void
-test_rewrite (Fixture *f, gconstpointer data)
+test_rewrite (PorticoTestGateway *f, gconstpointer data)
 {
   g_test_summary ("A path set in rewrite is the one the router sees and the upstream gets.");
   g_autoptr (PorticoTestResponse) resp = get (f, "/old/place", NULL);
@@ -297,22 +269,11 @@ test_check_schema (void)
 {
   g_test_summary ("portico check refuses a plugin config that does not fit the module's schema, "
                   "naming the JSON path.");
-  g_autofree char *json = g_strdup_printf (
-    "{\"_format_version\":\"1\",\"node\":{\"module_path\":[\"%s\"]},"
-    "\"services\":[{\"name\":\"s\",\"url\":\"http://127.0.0.1:9\",\"routes\":[{\"paths\":[\"/\"],"
-    "\"plugins\":[{\"name\":\"probe\",\"config\":{\"yield_ms\":\"soon\"}}]}]}]}",
-    g_getenv ("PORTICO_TEST_MODULE_DIR"));
-  g_autofree char *path = NULL;
-  int fd = g_file_open_tmp ("portico-check-XXXXXX.json", &path, NULL);
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_true (g_file_set_contents (path, json, -1, NULL));
-  close (fd);
-  const char *argv[] = { portico_test_binary (), "check", path, NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  int status = portico_run_sync (argv, 10000, &out, &err, NULL);
-  g_unlink (path);
-  g_assert_cmpint (status, ==, 1);
-  g_assert_nonnull (strstr (err, "services[0].routes[0].plugins[0].config.yield_ms: expected an integer"));
+  portico_test_check_config (
+    "{'_format_version':'1','node':{'module_path':['@TEST_MODULES@']},"
+    "'services':[{'name':'s','url':'http://@UPSTREAM@','routes':[{'paths':['/'],"
+    "'plugins':[{'name':'probe','config':{'yield_ms':'soon'}}]}]}]}",
+    "services[0].routes[0].plugins[0].config.yield_ms: expected an integer", NULL);
 }
 
 static void
@@ -328,13 +289,13 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add ("/phases/gateway/trace", Fixture, NULL, fixture_setup, test_trace, fixture_teardown);
-  g_test_add ("/phases/gateway/respond", Fixture, NULL, fixture_setup, test_respond, fixture_teardown);
-  g_test_add ("/phases/gateway/yield", Fixture, NULL, fixture_setup, test_yield, fixture_teardown);
-  g_test_add ("/phases/gateway/edits", Fixture, NULL, fixture_setup, test_edits, fixture_teardown);
-  g_test_add ("/phases/gateway/body-filters", Fixture, NULL, fixture_setup, test_body_filters, fixture_teardown);
-  g_test_add ("/phases/gateway/body-limit", Fixture, NULL, fixture_setup, test_body_limit, fixture_teardown);
-  g_test_add ("/phases/gateway/rewrite", Fixture, rewrite_json, fixture_setup, test_rewrite, fixture_teardown);
+  g_test_add ("/phases/gateway/trace", PorticoTestGateway, NULL, fixture_setup, test_trace, fixture_teardown);
+  g_test_add ("/phases/gateway/respond", PorticoTestGateway, NULL, fixture_setup, test_respond, fixture_teardown);
+  g_test_add ("/phases/gateway/yield", PorticoTestGateway, NULL, fixture_setup, test_yield, fixture_teardown);
+  g_test_add ("/phases/gateway/edits", PorticoTestGateway, NULL, fixture_setup, test_edits, fixture_teardown);
+  g_test_add ("/phases/gateway/body-filters", PorticoTestGateway, NULL, fixture_setup, test_body_filters, fixture_teardown);
+  g_test_add ("/phases/gateway/body-limit", PorticoTestGateway, NULL, fixture_setup, test_body_limit, fixture_teardown);
+  g_test_add ("/phases/gateway/rewrite", PorticoTestGateway, rewrite_json, fixture_setup, test_rewrite, fixture_teardown);
   g_test_add_func ("/phases/gateway/check-schema", test_check_schema);
   g_test_add_func ("/phases/gateway/certificate", test_certificate);
   return g_test_run ();
