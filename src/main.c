@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "lab/demo.h"
 #include "lab/lab.h"
+#include "lab/traffic.h"
 #include "admin/admin.h"
 #include "node/master.h"
 #include "pdk/module-loader.h"
@@ -200,6 +201,7 @@ usage (void)
               "  modules [-c FILE | DIR...] [--json]  list the modules found and their phases\n"
               "  run             start a demo upstream and the gateway, and proxy a request\n"
               "  mock [OPTIONS]  run a mock upstream service (see portico mock --help)\n"
+              "  traffic [OPTIONS] URL  send load with Portico's own client (see portico traffic --help)\n"
               "  version         print the version\n");
 }
 
@@ -229,6 +231,8 @@ main (int argc, char **argv)
     return portico_demo_main (argc, argv);
   if (strcmp (cmd, "mock") == 0)
     return portico_mock_main (argc, argv);
+  if (strcmp (cmd, "traffic") == 0)
+    return portico_traffic_cli_main (argc, argv);
   if (strcmp (cmd, "version") == 0 || strcmp (cmd, "--version") == 0)
     {
       g_print ("portico %s\n", PORTICO_VERSION);

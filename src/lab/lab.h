@@ -25,9 +25,11 @@ G_BEGIN_DECLS
  * @argc: number of arguments
  * @argv: the arguments, @argv[0] being "mock"
  *
- * Runs `portico mock`: a mock upstream HTTP service on a loopback address.
- * Prints `listening ADDR` on stdout once it accepts, then serves until
- * SIGTERM or SIGINT.
+ * Runs `portico mock`: a mock upstream HTTP service on a loopback address,
+ * with a control API (GET/POST /state) that changes it while it runs: down
+ * and up on the same port, latency, status, failure ratio, body
+ * (docs/mock.md).  Prints `listening ADDR` then `control ADDR` on stdout
+ * once both accept, then serves until SIGTERM or SIGINT.
  *
  * Returns: the process exit status (0 after a signal, 1 when it cannot
  * listen, 2 for bad arguments).

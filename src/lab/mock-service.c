@@ -7,7 +7,13 @@
  *
  * Connections are accepted by our own GSocketService and handed to SoupServer
  * through a PorticoMockConn (lab/mock-tap.c), which records each request
- * head as it was sent, for /echo.
+ * head as it was sent, for /echo, and tells idle connections from busy ones.
+ *
+ * A second SoupServer, the control listener, lets a scenario change the
+ * running service (GET/POST /state): take it down and up on the same port,
+ * slow it, change its status, failure ratio or body.  Each request copies
+ * the settings when its head arrives, so a change applies to the requests
+ * that arrive after it.
  */
 #include "lab/lab.h"
 #include "lab/mock-options.h"
@@ -35,14 +41,19 @@
 typedef struct
 {
   PorticoMockOptions opt;
+  PorticoMockSettings settings; /* live: what the control API changes */
   char *default_text;           /* the default body when not generated */
   char *pattern;                /* MOCK_PIECE_SIZE bytes of PORTICO_MOCK_PATTERN */
   SoupServer *server;
-  GSocketService *service;
+  GSocketService *service;      /* NULL while down */
+  GSocketAddress *bound;        /* where the service listens, port resolved */
+  char *bound_text;
+  SoupServer *control;
+  char *control_text;
   GMainLoop *loop;
   GHashTable *conns;            /* peer "ip:port" -> PorticoMockConn (weak) */
-  guint64 requests;
-  guint64 connections;
+  PorticoMockCounters counters; /* open_connections counted when asked */
+  guint64 fail_base;            /* requests when fail_ratio was last set */
 } PorticoMock;
 
 typedef enum
@@ -65,6 +76,9 @@ typedef struct
   GChecksum *sha256;
   guint64 body_bytes;
   guint64 seq;                  /* 1-based; 0 for /__mock/ requests */
+  PorticoMockSettings settings; /* the mock's, when the head arrived */
+  gboolean fail;                /* answered 500 by fail_ratio */
+  PorticoMockConn *conn;        /* held while in flight, or NULL */
   PorticoMockRoute route;
   guint64 arg;                  /* the N of /status/N, /bytes/N, /delay/N */
 
@@ -75,38 +89,34 @@ typedef struct
   gboolean completed;
 } PorticoMockRequest;
 
+/* A connection that went idle while the service is down is ended now: down
+ * means no new requests, whatever keep-alive promised. */
+static void
+mock_request_release (PorticoMockRequest *req)
+{
+  if (req->conn == NULL)
+    return;
+  if (portico_mock_conn_release (req->conn) == 0 && req->mock->settings.down)
+    portico_mock_conn_shutdown (req->conn);
+  g_clear_object (&req->conn);
+}
+
 static void
 mock_request_free (gpointer data)
 {
   PorticoMockRequest *req = data;
 
+  mock_request_release (req);
   g_free (req->path);
   g_free (req->head);
   g_checksum_free (req->sha256);
   g_free (req);
 }
 
-static char *
-mock_peer_string (GSocketAddress *address)
-{
-  GInetAddress *ip;
-  g_autofree char *text = NULL;
-
-  if (!G_IS_INET_SOCKET_ADDRESS (address))
-    return g_strdup ("unknown");
-  ip = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
-  text = g_inet_address_to_string (ip);
-  if (g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6)
-    return g_strdup_printf ("[%s]:%u", text,
-                            g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
-  return g_strdup_printf ("%s:%u", text,
-                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
-}
-
 static PorticoMockConn *
 mock_conn_for (PorticoMock *mock, SoupServerMessage *msg)
 {
-  g_autofree char *peer = mock_peer_string (soup_server_message_get_remote_address (msg));
+  g_autofree char *peer = portico_mock_peer_string (soup_server_message_get_remote_address (msg));
 
   return g_hash_table_lookup (mock->conns, peer);
 }
@@ -146,6 +156,27 @@ on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer data)
 }
 
 static void
+mock_count_status (PorticoMock *mock, guint status)
+{
+  if (status < PORTICO_MOCK_STATUS_MAX)
+    mock->counters.by_status[status]++;
+}
+
+static void
+on_wrote_headers (SoupServerMessage *msg, gpointer data)
+{
+  PorticoMockRequest *req = data;
+
+  mock_count_status (req->mock, soup_server_message_get_status (msg));
+}
+
+static void
+on_finished (SoupServerMessage *msg, gpointer data)
+{
+  mock_request_release (data);
+}
+
+static void
 on_early_request (SoupServer *server, SoupServerMessage *msg, const char *path,
                   GHashTable *query, gpointer data)
 {
@@ -157,10 +188,21 @@ on_early_request (SoupServer *server, SoupServerMessage *msg, const char *path,
   req->msg = msg;
   req->path = g_strdup (path);
   req->sha256 = g_checksum_new (G_CHECKSUM_SHA256);
+  req->settings = mock->settings;
   if (conn)
-    req->head = portico_mock_conn_pop_head (conn);
+    {
+      req->head = portico_mock_conn_pop_head (conn);
+      req->conn = g_object_ref (conn);
+      portico_mock_conn_hold (conn);
+      g_signal_connect (msg, "finished", G_CALLBACK (on_finished), req);
+    }
   if (!g_str_has_prefix (path, "/__mock/"))
-    req->seq = ++mock->requests;
+    {
+      req->seq = ++mock->counters.requests;
+      /* Counted from the last change of the ratio. */
+      req->fail = portico_mock_ratio_hits (req->settings.fail_ratio, req->seq - mock->fail_base);
+      g_signal_connect (msg, "wrote-headers", G_CALLBACK (on_wrote_headers), req);
+    }
 
   g_object_set_data_full (G_OBJECT (msg), MOCK_REQUEST_KEY, req, mock_request_free);
   soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
@@ -218,81 +260,18 @@ mock_stream_body (PorticoMockRequest *req, const char *text, guint64 total, gboo
 }
 
 /* --close-mid-body: the connection is taken from libsoup, which would never
- * write a response shorter than its Content-Length, and we write the head
- * and half the body ourselves before closing. */
-typedef struct
-{
-  GIOStream *stream;
-  GBytes *head;
-  gboolean head_sent;
-  const char *text;             /* NULL: the pattern */
-  const char *pattern;
-  guint64 offset;
-  guint64 end;
-} PorticoMockCut;
-
-static void mock_cut_write_next (PorticoMockCut *cut);
-
-static void
-mock_cut_free (PorticoMockCut *cut)
-{
-  g_object_unref (cut->stream);
-  g_clear_pointer (&cut->head, g_bytes_unref);
-  g_free (cut);
-}
-
-static void
-on_cut_closed (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
-  mock_cut_free (data);
-}
-
-static void
-on_cut_written (GObject *source, GAsyncResult *result, gpointer data)
-{
-  PorticoMockCut *cut = data;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL))
-    cut->offset = cut->end;
-  mock_cut_write_next (cut);
-}
-
-static void
-mock_cut_write_next (PorticoMockCut *cut)
-{
-  GOutputStream *out = g_io_stream_get_output_stream (cut->stream);
-  const char *data;
-  gsize n;
-
-  if (!cut->head_sent)
-    {
-      cut->head_sent = TRUE;
-      data = g_bytes_get_data (cut->head, &n);
-      g_output_stream_write_all_async (out, data, n, G_PRIORITY_DEFAULT, NULL, on_cut_written, cut);
-      return;
-    }
-  if (cut->offset >= cut->end)
-    {
-      g_io_stream_close_async (cut->stream, G_PRIORITY_DEFAULT, NULL, on_cut_closed, cut);
-      return;
-    }
-  n = MIN ((guint64) MOCK_PIECE_SIZE, cut->end - cut->offset);
-  data = cut->text ? cut->text + cut->offset : cut->pattern;
-  cut->offset += n;
-  g_output_stream_write_all_async (out, data, n, G_PRIORITY_DEFAULT, NULL, on_cut_written, cut);
-}
-
-/* Returns FALSE when the message is no longer libsoup's. */
+ * write a response shorter than its Content-Length, and the head and half
+ * the body are written on it before it is closed.  Returns FALSE: the
+ * message is no longer libsoup's. */
 static gboolean
 mock_cut (PorticoMockRequest *req, const char *text, guint64 total)
 {
   SoupServerMessage *msg = req->msg;
   SoupMessageHeadersIter iter;
   const char *name, *value;
-  PorticoMockCut *cut;
   GString *head;
   GIOStream *stream;
+  GBytes *cut;
 
   head = g_string_new (NULL);
   g_string_append_printf (head, "HTTP/1.%d %u %s\r\n",
@@ -311,52 +290,17 @@ mock_cut (PorticoMockRequest *req, const char *text, guint64 total)
       return FALSE;
     }
 
-  cut = g_new0 (PorticoMockCut, 1);
-  cut->stream = stream;
-  cut->head = g_string_free_to_bytes (head);
-  cut->text = text;
-  cut->pattern = req->mock->pattern;
-  cut->end = soup_server_message_get_method (msg) == SOUP_METHOD_HEAD ? 0 : total / 2;
-  mock_cut_write_next (cut);
+  mock_count_status (req->mock, soup_server_message_get_status (msg));
+  cut = g_string_free_to_bytes (head);
+  portico_mock_cut_write (stream, req->conn, cut, text ? text : req->mock->pattern,
+                          text ? strlen (text) : MOCK_PIECE_SIZE,
+                          soup_server_message_get_method (msg) == SOUP_METHOD_HEAD ? 0 : total / 2);
+  g_bytes_unref (cut);
   return FALSE;
 }
 
 /* ------------------------------------------------------------------------ */
 /* /echo: the request as received */
-
-/* The recorded head is only trusted when it is the head libsoup parsed. */
-static gboolean
-mock_head_matches (const PorticoMockHead *head, SoupServerMessage *msg)
-{
-  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  SoupMessageHeadersIter iter;
-  const char *name, *value;
-  guint count = 0, i;
-  const char *version = soup_server_message_get_http_version (msg) == SOUP_HTTP_1_0
-                        ? "HTTP/1.0" : "HTTP/1.1";
-
-  if (g_strcmp0 (head->method, soup_server_message_get_method (msg)) != 0 ||
-      g_strcmp0 (head->version, version) != 0)
-    return FALSE;
-  soup_message_headers_iter_init (&iter, headers);
-  while (soup_message_headers_iter_next (&iter, &name, &value))
-    count++;
-  if (count * 2 != head->fields->len)
-    return FALSE;
-  for (i = 0; i < head->fields->len; i += 2)
-    if (soup_message_headers_get_list (headers, g_ptr_array_index (head->fields, i)) == NULL)
-      return FALSE;
-  return TRUE;
-}
-
-static void
-mock_add_pair (JsonBuilder *builder, const char *name, const char *value)
-{
-  json_builder_begin_array (builder);
-  json_builder_add_string_value (builder, name);
-  json_builder_add_string_value (builder, value);
-  json_builder_end_array (builder);
-}
 
 static void
 mock_add_body_summary (JsonBuilder *builder, PorticoMockRequest *req)
@@ -370,79 +314,13 @@ mock_add_body_summary (JsonBuilder *builder, PorticoMockRequest *req)
 static void
 mock_respond_echo (PorticoMockRequest *req)
 {
-  SoupServerMessage *msg = req->msg;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autofree char *client = mock_peer_string (soup_server_message_get_remote_address (msg));
-  PorticoMockHead head = { 0 };
-  gboolean exact;
-  guint i;
-
-  exact = req->head && portico_mock_head_parse (req->head, &head) && mock_head_matches (&head, msg);
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "method");
-  json_builder_add_string_value (builder, soup_server_message_get_method (msg));
-  if (exact)
-    {
-      const char *query = strchr (head.target, '?');
-      g_autofree char *path = g_strndup (head.target,
-                                         query ? (gsize) (query - head.target) : strlen (head.target));
-
-      json_builder_set_member_name (builder, "path");
-      json_builder_add_string_value (builder, path);
-      json_builder_set_member_name (builder, "query");
-      if (query)
-        json_builder_add_string_value (builder, query + 1);
-      else
-        json_builder_add_null_value (builder);
-    }
-  else
-    {
-      GUri *uri = soup_server_message_get_uri (msg);
-
-      json_builder_set_member_name (builder, "path");
-      json_builder_add_string_value (builder, g_uri_get_path (uri));
-      json_builder_set_member_name (builder, "query");
-      if (g_uri_get_query (uri))
-        json_builder_add_string_value (builder, g_uri_get_query (uri));
-      else
-        json_builder_add_null_value (builder);
-    }
-  json_builder_set_member_name (builder, "http_version");
-  json_builder_add_string_value (builder,
-                                 soup_server_message_get_http_version (msg) == SOUP_HTTP_1_0
-                                 ? "HTTP/1.0" : "HTTP/1.1");
-
-  json_builder_set_member_name (builder, "headers");
-  json_builder_begin_array (builder);
-  if (exact)
-    {
-      for (i = 0; i < head.fields->len; i += 2)
-        mock_add_pair (builder, g_ptr_array_index (head.fields, i),
-                       g_ptr_array_index (head.fields, i + 1));
-    }
-  else
-    {
-      SoupMessageHeadersIter iter;
-      const char *name, *value;
-
-      soup_message_headers_iter_init (&iter, soup_server_message_get_request_headers (msg));
-      while (soup_message_headers_iter_next (&iter, &name, &value))
-        mock_add_pair (builder, name, value);
-    }
-  json_builder_end_array (builder);
-  /* FALSE when the headers come from libsoup's table: the values are right,
-   * the order and the case of well-known names may not be. */
-  json_builder_set_member_name (builder, "headers_exact");
-  json_builder_add_boolean_value (builder, exact);
-
+  portico_mock_echo_build (builder, req->msg, req->head);
   mock_add_body_summary (builder, req);
-  json_builder_set_member_name (builder, "client");
-  json_builder_add_string_value (builder, client);
   json_builder_end_object (builder);
-
-  mock_respond_json (msg, builder);
-  portico_mock_head_clear (&head);
+  mock_respond_json (req->msg, builder);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -486,27 +364,17 @@ mock_route (PorticoMockRequest *req)
   return TRUE;
 }
 
-/* Deterministic: the n-th request fails when floor(n * ratio) steps up, so a
- * ratio of 1/k fails every k-th request and any ratio holds over a run. */
-static gboolean
-mock_should_fail (double ratio, guint64 seq)
-{
-  if (ratio <= 0.0 || seq == 0)
-    return FALSE;
-  return (guint64) ((double) seq * ratio + 1e-9) > (guint64) ((double) (seq - 1) * ratio + 1e-9);
-}
-
 static gboolean
 mock_respond_default (PorticoMockRequest *req)
 {
   PorticoMock *mock = req->mock;
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (req->msg);
-  gboolean generated = mock->opt.body_bytes != G_MININT64;
+  gboolean generated = req->settings.body_bytes != PORTICO_MOCK_NO_BODY_BYTES;
   const char *text = generated ? NULL : mock->default_text;
-  guint64 total = generated ? (guint64) mock->opt.body_bytes : strlen (mock->default_text);
+  guint64 total = generated ? (guint64) req->settings.body_bytes : strlen (mock->default_text);
   guint i;
 
-  soup_server_message_set_status (req->msg, mock->opt.status, NULL);
+  soup_server_message_set_status (req->msg, req->settings.status, NULL);
   for (i = 0; mock->opt.headers && mock->opt.headers[i]; i++)
     {
       const char *line = mock->opt.headers[i];
@@ -520,7 +388,7 @@ mock_respond_default (PorticoMockRequest *req)
     soup_message_headers_replace (headers, "Content-Type",
                                   generated ? "application/octet-stream" : "text/plain");
 
-  if (mock->opt.close_mid_body)
+  if (req->settings.close_mid_body)
     return mock_cut (req, text, total);
   mock_stream_body (req, text, total, mock->opt.chunked);
   return TRUE;
@@ -535,7 +403,7 @@ mock_respond (PorticoMockRequest *req)
   g_autoptr(JsonBuilder) builder = NULL;
   g_autofree char *text = NULL;
 
-  if (mock_should_fail (req->mock->opt.fail_ratio, req->seq))
+  if (req->fail)
     {
       mock_respond_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "mock failure\n");
       return TRUE;
@@ -574,51 +442,60 @@ mock_respond (PorticoMockRequest *req)
   return TRUE;
 }
 
+/* Down: the connection ends with this response (idle ones already have). */
+static void
+mock_close_if_down (PorticoMockRequest *req)
+{
+  if (req->mock->settings.down)
+    soup_message_headers_replace (soup_server_message_get_response_headers (req->msg),
+                                  "Connection", "close");
+}
+
 static gboolean
 on_delay_done (gpointer data)
 {
   SoupServerMessage *msg = data;
   PorticoMockRequest *req = g_object_get_data (G_OBJECT (msg), MOCK_REQUEST_KEY);
 
+  mock_close_if_down (req);
   if (mock_respond (req))
     soup_server_message_unpause (msg);
   return G_SOURCE_REMOVE;
 }
 
+/* GET /state, /__mock/stats: the settings and the counters. */
 static void
-mock_respond_stats (PorticoMockRequest *req)
+mock_respond_state (PorticoMock *mock, SoupServerMessage *msg)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
+  GHashTableIter iter;
+  gpointer conn;
 
-  if (!g_str_equal (req->path, "/__mock/stats"))
-    {
-      mock_respond_text (req->msg, SOUP_STATUS_NOT_FOUND, "no such mock control path\n");
-      return;
-    }
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "name");
-  json_builder_add_string_value (builder, req->mock->opt.name);
-  json_builder_set_member_name (builder, "requests");
-  json_builder_add_int_value (builder, (gint64) req->mock->requests);
-  json_builder_set_member_name (builder, "connections");
-  json_builder_add_int_value (builder, (gint64) req->mock->connections);
-  json_builder_end_object (builder);
-  mock_respond_json (req->msg, builder);
+  mock->counters.open_connections = 0;
+  g_hash_table_iter_init (&iter, mock->conns);
+  while (g_hash_table_iter_next (&iter, NULL, &conn))
+    mock->counters.open_connections += portico_mock_conn_is_open (conn);
+  portico_mock_state_build (builder, mock->opt.name, mock->bound_text, mock->control_text,
+                            &mock->settings, &mock->counters);
+  mock_respond_json (msg, builder);
 }
 
 static void
 on_request (SoupServer *server, SoupServerMessage *msg, const char *path,
             GHashTable *query, gpointer data)
 {
-  PorticoMock *mock = data;
   PorticoMockRequest *req = g_object_get_data (G_OBJECT (msg), MOCK_REQUEST_KEY);
   guint delay;
 
   g_return_if_fail (req != NULL);
 
+  mock_close_if_down (req);
   if (req->seq == 0)
     {
-      mock_respond_stats (req);
+      if (g_str_equal (req->path, "/__mock/stats"))
+        mock_respond_state (req->mock, msg);
+      else
+        mock_respond_text (msg, SOUP_STATUS_NOT_FOUND, "no such mock control path\n");
       return;
     }
   if (!mock_route (req))
@@ -627,10 +504,10 @@ on_request (SoupServer *server, SoupServerMessage *msg, const char *path,
       return;
     }
 
-  delay = mock->opt.latency_ms + (req->route == MOCK_ROUTE_DELAY ? (guint) req->arg : 0);
+  delay = req->settings.latency_ms + (req->route == MOCK_ROUTE_DELAY ? (guint) req->arg : 0);
   /* Taking the connection is done from the main loop, not from inside
    * libsoup's I/O that is calling us. */
-  if (delay == 0 && !(req->route == MOCK_ROUTE_DEFAULT && mock->opt.close_mid_body))
+  if (delay == 0 && !(req->route == MOCK_ROUTE_DEFAULT && req->settings.close_mid_body))
     {
       mock_respond (req);
       return;
@@ -654,10 +531,10 @@ on_incoming (GSocketService *service, GSocketConnection *connection,
   if (local == NULL || remote == NULL)
     return TRUE;                /* already gone */
 
-  mock->connections++;
+  mock->counters.connections++;
   g_socket_set_option (g_socket_connection_get_socket (connection),
                        IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  peer = mock_peer_string (remote);
+  peer = portico_mock_peer_string (remote);
   conn = portico_mock_conn_new (connection, mock->conns, peer);
   if (!soup_server_accept_iostream (mock->server, G_IO_STREAM (conn), local, remote, &error))
     g_warning ("mock: cannot serve %s: %s", peer, error->message);
@@ -691,11 +568,155 @@ mock_add_idle_listener (SoupServer *server, GError **error)
 }
 
 static gboolean
-mock_start (PorticoMock *mock, char **bound, GError **error)
+mock_listen (PorticoMock *mock, GSocketAddress *address, GSocketAddress **effective,
+             GError **error)
 {
-  g_autoptr(GSocketAddress) effective = NULL;
+  GSocketService *service = g_socket_service_new ();
+
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (service), 1024);
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (service), address, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_TCP, NULL, effective, error))
+    {
+      g_object_unref (service);
+      return FALSE;
+    }
+  g_signal_connect (service, "incoming", G_CALLBACK (on_incoming), mock);
+  g_socket_service_start (service);
+  mock->service = service;
+  return TRUE;
+}
+
+/* Closes the listening socket itself, so connects are refused rather than
+ * left waiting in a backlog nobody accepts from. */
+static void
+mock_unlisten (PorticoMock *mock)
+{
+  if (mock->service == NULL)
+    return;
+  g_socket_service_stop (mock->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (mock->service));
+  g_clear_object (&mock->service);
+}
+
+/* Down: no listener, idle connections ended, requests in flight finish (and
+ * end their connection).  Up: listening again on the same address. */
+static gboolean
+mock_set_down (PorticoMock *mock, gboolean down, GError **error)
+{
+  GHashTableIter iter;
+  gpointer conn;
+
+  if (down == mock->settings.down)
+    return TRUE;
+  if (!down)
+    {
+      if (!mock_listen (mock, mock->bound, NULL, error))
+        return FALSE;
+      mock->settings.down = FALSE;
+      return TRUE;
+    }
+  mock_unlisten (mock);
+  mock->settings.down = TRUE;
+  g_hash_table_iter_init (&iter, mock->conns);
+  while (g_hash_table_iter_next (&iter, NULL, &conn))
+    if (portico_mock_conn_held (conn) == 0)
+      portico_mock_conn_shutdown (conn);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The control API */
+
+/* Returns FALSE after answering with the error. */
+static gboolean
+mock_control_post (PorticoMock *mock, SoupServerMessage *msg)
+{
+  g_autoptr(GBytes) body = soup_message_body_flatten (soup_server_message_get_request_body (msg));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  PorticoMockSettings next = mock->settings;
+  gsize len = 0;
+  const char *data = g_bytes_get_data (body, &len);
+  guint set = 0;
+
+  if (!portico_mock_settings_update (&next, data ? data : "", len, &set, &error))
+    {
+      text = g_strconcat (error->message, "\n", NULL);
+      mock_respond_text (msg, SOUP_STATUS_BAD_REQUEST, text);
+      return FALSE;
+    }
+  if (!mock_set_down (mock, next.down, &error))
+    {
+      text = g_strdup_printf ("down: cannot listen again on %s: %s\n", mock->bound_text,
+                              error->message);
+      mock_respond_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, text);
+      return FALSE;
+    }
+  mock->settings = next;
+  if (set & PORTICO_MOCK_SET_FAIL_RATIO)
+    mock->fail_base = mock->counters.requests;
+  return TRUE;
+}
+
+static void
+on_control (SoupServer *server, SoupServerMessage *msg, const char *path,
+            GHashTable *query, gpointer data)
+{
+  PorticoMock *mock = data;
+  const char *method = soup_server_message_get_method (msg);
+
+  /* One request per connection: SoupServer 3.2 leaves a kept-alive socket
+   * open after its client closes it (see lab/mock-tap.c). */
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                "Connection", "close");
+  if (!g_str_equal (path, "/state"))
+    {
+      mock_respond_text (msg, SOUP_STATUS_NOT_FOUND, "no such control path (there is /state)\n");
+      return;
+    }
+  if (g_str_equal (method, "POST"))
+    {
+      if (!mock_control_post (mock, msg))
+        return;
+    }
+  else if (!g_str_equal (method, "GET"))
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "Allow", "GET, POST");
+      mock_respond_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "/state takes GET and POST\n");
+      return;
+    }
+  mock_respond_state (mock, msg);
+}
+
+static gboolean
+mock_start_control (PorticoMock *mock, GError **error)
+{
+  g_autoptr(GSocketAddress) local = NULL;
+  GSList *listeners;
+
+  mock->control = soup_server_new ("server-header", "portico-mock-control", NULL);
+  soup_server_add_handler (mock->control, NULL, on_control, mock, NULL);
+  if (!soup_server_listen (mock->control, G_SOCKET_ADDRESS (mock->opt.control_address), 0, error))
+    {
+      g_prefix_error (error, "cannot listen on %s: ", mock->opt.control);
+      return FALSE;
+    }
+  listeners = soup_server_get_listeners (mock->control);
+  local = listeners ? g_socket_get_local_address (listeners->data, error) : NULL;
+  g_slist_free (listeners);
+  if (local == NULL)
+    return FALSE;
+  mock->control_text = portico_mock_peer_string (local);
+  return TRUE;
+}
+
+static gboolean
+mock_start (PorticoMock *mock, GError **error)
+{
   guint i;
 
+  mock->settings = mock->opt.settings;
   mock->default_text = mock->opt.body ? g_strdup (mock->opt.body)
                                       : g_strdup_printf ("hello from %s\n", mock->opt.name);
   mock->pattern = g_malloc (MOCK_PIECE_SIZE);
@@ -708,31 +729,28 @@ mock_start (PorticoMock *mock, char **bound, GError **error)
   soup_server_add_handler (mock->server, NULL, on_request, mock, NULL);
   if (!mock_add_idle_listener (mock->server, error))
     return FALSE;
-
-  mock->service = g_socket_service_new ();
-  g_socket_listener_set_backlog (G_SOCKET_LISTENER (mock->service), 1024);
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (mock->service),
-                                      G_SOCKET_ADDRESS (mock->opt.address), G_SOCKET_TYPE_STREAM,
-                                      G_SOCKET_PROTOCOL_TCP, NULL, &effective, error))
-    return FALSE;
-  g_signal_connect (mock->service, "incoming", G_CALLBACK (on_incoming), mock);
-  g_socket_service_start (mock->service);
-  *bound = mock_peer_string (effective);
-  return TRUE;
+  if (!mock_listen (mock, G_SOCKET_ADDRESS (mock->opt.address), &mock->bound, error))
+    {
+      g_prefix_error (error, "cannot listen on %s: ", mock->opt.listen);
+      return FALSE;
+    }
+  mock->bound_text = portico_mock_peer_string (mock->bound);
+  return mock_start_control (mock, error);
 }
 
 static void
 mock_clear (PorticoMock *mock)
 {
-  if (mock->service)
-    {
-      g_socket_service_stop (mock->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (mock->service));
-      g_clear_object (&mock->service);
-    }
+  mock_unlisten (mock);
   if (mock->server)
     soup_server_disconnect (mock->server);
+  if (mock->control)
+    soup_server_disconnect (mock->control);
   g_clear_object (&mock->server);
+  g_clear_object (&mock->control);
+  g_clear_object (&mock->bound);
+  g_clear_pointer (&mock->bound_text, g_free);
+  g_clear_pointer (&mock->control_text, g_free);
   g_clear_pointer (&mock->conns, g_hash_table_unref);
   g_clear_pointer (&mock->loop, g_main_loop_unref);
   g_free (mock->default_text);
@@ -752,7 +770,6 @@ portico_mock_main (int argc, char **argv)
 {
   PorticoMock mock = { 0 };
   g_autoptr(GError) error = NULL;
-  g_autofree char *bound = NULL;
   guint term_id, int_id;
 
   if (!portico_mock_options_parse (&mock.opt, argc, argv, &error))
@@ -761,9 +778,9 @@ portico_mock_main (int argc, char **argv)
       mock_clear (&mock);
       return 2;
     }
-  if (!mock_start (&mock, &bound, &error))
+  if (!mock_start (&mock, &error))
     {
-      g_printerr ("portico mock: cannot listen on %s: %s\n", mock.opt.listen, error->message);
+      g_printerr ("portico mock: %s\n", error->message);
       mock_clear (&mock);
       return 1;
     }
@@ -772,7 +789,7 @@ portico_mock_main (int argc, char **argv)
   term_id = g_unix_signal_add (SIGTERM, on_stop_signal, mock.loop);
   int_id = g_unix_signal_add (SIGINT, on_stop_signal, mock.loop);
 
-  printf ("listening %s\n", bound);
+  printf ("listening %s\ncontrol %s\n", mock.bound_text, mock.control_text);
   fflush (stdout);
   g_main_loop_run (mock.loop);
 

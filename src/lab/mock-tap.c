@@ -1,4 +1,6 @@
-/* lab/mock-tap.c - a client connection that remembers request heads as sent.
+/* lab/mock-tap.c - the mock's side of the wire beneath SoupServer: a client
+ * connection that remembers request heads as sent, /echo's report of a
+ * request as received, and responses cut short.
  *
  * The tap follows the request stream with just enough HTTP/1.1 to find where
  * each head starts: a head ends at its blank line, then the body is skipped
@@ -100,6 +102,9 @@ struct _PorticoMockTap
   GByteArray *line;             /* the head or the line being read */
   guint64 remaining;
   GQueue heads;                 /* char *, oldest first */
+  GSocket *socket;              /* the connection's, to close at an idle end */
+  guint held;                   /* requests arrived and not answered yet */
+  gboolean failed;              /* a read failed (a reset): the connection is dead */
 };
 
 static void portico_mock_tap_pollable_init (GPollableInputStreamInterface *iface);
@@ -282,9 +287,30 @@ tap_step (PorticoMockTap *tap, const guint8 *data, gsize n)
     }
 }
 
+/* libsoup 3.2 reads the end of an idle keep-alive connection (or a reset)
+ * and then forgets it, socket open, until the server is disconnected: a
+ * descriptor lost per connection a client closes.  So the tap closes the
+ * socket itself once nothing more can be read or written on it: after a
+ * reset when no request is in flight (or when the last one finishes), after
+ * an end of stream when it comes between requests with none in flight. */
 static void
-tap_record (PorticoMockTap *tap, const guint8 *data, gssize n)
+tap_close_if_over (PorticoMockTap *tap, gboolean at_end)
 {
+  gboolean between = tap->state == TAP_HEAD && tap->line->len == 0;
+
+  if (tap->held == 0 && (tap->failed || (at_end && between)) && !g_socket_is_closed (tap->socket))
+    g_socket_close (tap->socket, NULL);
+}
+
+/* @error is the read's, when it failed. */
+static void
+tap_record (PorticoMockTap *tap, const guint8 *data, gssize n, const GError *error)
+{
+  if (n < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    tap->failed = TRUE;
+  if (n <= 0)
+    tap_close_if_over (tap, n == 0);
   while (n > 0 && tap->state != TAP_LOST)
     {
       gsize used = tap_step (tap, data, n);
@@ -304,9 +330,12 @@ static gssize
 tap_read (GInputStream *stream, void *buffer, gsize count,
           GCancellable *cancellable, GError **error)
 {
-  gssize n = g_input_stream_read (tap_base (stream), buffer, count, cancellable, error);
+  GError *local = NULL;
+  gssize n = g_input_stream_read (tap_base (stream), buffer, count, cancellable, &local);
 
-  tap_record (PORTICO_MOCK_TAP (stream), buffer, n);
+  tap_record (PORTICO_MOCK_TAP (stream), buffer, n, local);
+  if (local)
+    g_propagate_error (error, local);
   return n;
 }
 
@@ -337,10 +366,13 @@ tap_create_source (GPollableInputStream *stream, GCancellable *cancellable)
 static gssize
 tap_read_nonblocking (GPollableInputStream *stream, void *buffer, gsize count, GError **error)
 {
+  GError *local = NULL;
   gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (tap_base (stream)),
-                                                       buffer, count, NULL, error);
+                                                       buffer, count, NULL, &local);
 
-  tap_record (PORTICO_MOCK_TAP (stream), buffer, n);
+  tap_record (PORTICO_MOCK_TAP (stream), buffer, n, local);
+  if (local)
+    g_propagate_error (error, local);
   return n;
 }
 
@@ -360,6 +392,7 @@ portico_mock_tap_finalize (GObject *object)
 
   g_byte_array_unref (tap->line);
   g_queue_clear_full (&tap->heads, g_free);
+  g_clear_object (&tap->socket);
   G_OBJECT_CLASS (portico_mock_tap_parent_class)->finalize (object);
 }
 
@@ -472,6 +505,7 @@ portico_mock_conn_new (GSocketConnection *base, GHashTable *registry, const char
                             "base-stream", g_io_stream_get_input_stream (G_IO_STREAM (base)),
                             "close-base-stream", FALSE,
                             NULL);
+  conn->tap->socket = g_object_ref (g_socket_connection_get_socket (base));
   conn->registry = g_hash_table_ref (registry);
   conn->peer = g_strdup (peer);
   g_hash_table_replace (registry, conn->peer, conn);
@@ -485,3 +519,270 @@ portico_mock_conn_pop_head (PorticoMockConn *conn)
 
   return g_queue_pop_head (&conn->tap->heads);
 }
+
+void
+portico_mock_conn_hold (PorticoMockConn *conn)
+{
+  g_return_if_fail (PORTICO_IS_MOCK_CONN (conn));
+
+  conn->tap->held++;
+}
+
+guint
+portico_mock_conn_release (PorticoMockConn *conn)
+{
+  g_return_val_if_fail (PORTICO_IS_MOCK_CONN (conn) && conn->tap->held > 0, 0);
+
+  if (--conn->tap->held == 0)
+    tap_close_if_over (conn->tap, FALSE);
+  return conn->tap->held;
+}
+
+guint
+portico_mock_conn_held (PorticoMockConn *conn)
+{
+  g_return_val_if_fail (PORTICO_IS_MOCK_CONN (conn), 0);
+
+  return conn->tap->held;
+}
+
+gboolean
+portico_mock_conn_is_open (PorticoMockConn *conn)
+{
+  g_return_val_if_fail (PORTICO_IS_MOCK_CONN (conn), FALSE);
+
+  return !g_socket_is_closed (conn->tap->socket);
+}
+
+/* shutdown(2) rather than close: the fd stays valid under libsoup's pending
+ * read, which wakes up with the end of the stream (and the tap closes the
+ * socket, see tap_close_if_over()), while the peer sees the connection end. */
+void
+portico_mock_conn_shutdown (PorticoMockConn *conn)
+{
+  g_return_if_fail (PORTICO_IS_MOCK_CONN (conn));
+
+  if (portico_mock_conn_is_open (conn))
+    g_socket_shutdown (conn->tap->socket, TRUE, TRUE, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A response cut short, on a connection taken back from SoupServer */
+
+#define CUT_PIECE_MAX (16 * 1024)
+
+typedef struct
+{
+  GIOStream *stream;
+  PorticoMockConn *held;        /* in flight until the cut is written */
+  GBytes *head;
+  gboolean head_sent;
+  const char *body;
+  gsize body_len;
+  guint64 offset;
+  guint64 end;
+} PorticoMockCut;
+
+static void cut_write_next (PorticoMockCut *cut);
+
+static void
+cut_free (PorticoMockCut *cut)
+{
+  if (cut->held)
+    portico_mock_conn_release (cut->held);
+  g_clear_object (&cut->held);
+  g_object_unref (cut->stream);
+  g_bytes_unref (cut->head);
+  g_free (cut);
+}
+
+static void
+on_cut_closed (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+  cut_free (data);
+}
+
+static void
+on_cut_written (GObject *source, GAsyncResult *result, gpointer data)
+{
+  PorticoMockCut *cut = data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL))
+    cut->offset = cut->end;
+  cut_write_next (cut);
+}
+
+static void
+cut_write_next (PorticoMockCut *cut)
+{
+  GOutputStream *out = g_io_stream_get_output_stream (cut->stream);
+  const char *data;
+  gsize n, at;
+
+  if (!cut->head_sent)
+    {
+      cut->head_sent = TRUE;
+      data = g_bytes_get_data (cut->head, &n);
+      g_output_stream_write_all_async (out, data, n, G_PRIORITY_DEFAULT, NULL, on_cut_written, cut);
+      return;
+    }
+  if (cut->offset >= cut->end)
+    {
+      g_io_stream_close_async (cut->stream, G_PRIORITY_DEFAULT, NULL, on_cut_closed, cut);
+      return;
+    }
+  at = cut->offset % cut->body_len;
+  n = MIN (MIN ((guint64) CUT_PIECE_MAX, cut->end - cut->offset), cut->body_len - at);
+  cut->offset += n;
+  g_output_stream_write_all_async (out, cut->body + at, n, G_PRIORITY_DEFAULT, NULL,
+                                   on_cut_written, cut);
+}
+
+void
+portico_mock_cut_write (GIOStream *stream, PorticoMockConn *held, GBytes *head,
+                        const char *body, gsize body_len, guint64 length)
+{
+  PorticoMockCut *cut;
+
+  g_return_if_fail (G_IS_IO_STREAM (stream) && head != NULL);
+  g_return_if_fail (length == 0 || (body != NULL && body_len > 0));
+
+  cut = g_new0 (PorticoMockCut, 1);
+  cut->stream = stream;
+  if (held)
+    {
+      cut->held = g_object_ref (held);
+      portico_mock_conn_hold (held);
+    }
+  cut->head = g_bytes_ref (head);
+  cut->body = body;
+  cut->body_len = body_len;
+  cut->end = length;
+  cut_write_next (cut);
+}
+
+/* ------------------------------------------------------------------------ */
+/* /echo: the request as received */
+
+char *
+portico_mock_peer_string (GSocketAddress *address)
+{
+  GInetAddress *ip;
+  g_autofree char *text = NULL;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return g_strdup ("unknown");
+  ip = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address));
+  text = g_inet_address_to_string (ip);
+  if (g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6)
+    return g_strdup_printf ("[%s]:%u", text,
+                            g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+  return g_strdup_printf ("%s:%u", text,
+                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+}
+
+/* The recorded head is only trusted when it is the head libsoup parsed. */
+static gboolean
+echo_head_matches (const PorticoMockHead *head, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  SoupMessageHeadersIter iter;
+  const char *name, *value;
+  guint count = 0, i;
+  const char *version = soup_server_message_get_http_version (msg) == SOUP_HTTP_1_0
+                        ? "HTTP/1.0" : "HTTP/1.1";
+
+  if (g_strcmp0 (head->method, soup_server_message_get_method (msg)) != 0 ||
+      g_strcmp0 (head->version, version) != 0)
+    return FALSE;
+  soup_message_headers_iter_init (&iter, headers);
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    count++;
+  if (count * 2 != head->fields->len)
+    return FALSE;
+  for (i = 0; i < head->fields->len; i += 2)
+    if (soup_message_headers_get_list (headers, g_ptr_array_index (head->fields, i)) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+echo_add_pair (JsonBuilder *builder, const char *name, const char *value)
+{
+  json_builder_begin_array (builder);
+  json_builder_add_string_value (builder, name);
+  json_builder_add_string_value (builder, value);
+  json_builder_end_array (builder);
+}
+
+void
+portico_mock_echo_build (JsonBuilder *builder, SoupServerMessage *msg, const char *recorded)
+{
+  g_autofree char *client = portico_mock_peer_string (soup_server_message_get_remote_address (msg));
+  PorticoMockHead head = { 0 };
+  gboolean exact;
+  guint i;
+
+  exact = recorded && portico_mock_head_parse (recorded, &head) && echo_head_matches (&head, msg);
+
+  json_builder_set_member_name (builder, "method");
+  json_builder_add_string_value (builder, soup_server_message_get_method (msg));
+  if (exact)
+    {
+      const char *query = strchr (head.target, '?');
+      g_autofree char *path = g_strndup (head.target,
+                                         query ? (gsize) (query - head.target) : strlen (head.target));
+
+      json_builder_set_member_name (builder, "path");
+      json_builder_add_string_value (builder, path);
+      json_builder_set_member_name (builder, "query");
+      if (query)
+        json_builder_add_string_value (builder, query + 1);
+      else
+        json_builder_add_null_value (builder);
+    }
+  else
+    {
+      GUri *uri = soup_server_message_get_uri (msg);
+
+      json_builder_set_member_name (builder, "path");
+      json_builder_add_string_value (builder, g_uri_get_path (uri));
+      json_builder_set_member_name (builder, "query");
+      if (g_uri_get_query (uri))
+        json_builder_add_string_value (builder, g_uri_get_query (uri));
+      else
+        json_builder_add_null_value (builder);
+    }
+  json_builder_set_member_name (builder, "http_version");
+  json_builder_add_string_value (builder,
+                                 soup_server_message_get_http_version (msg) == SOUP_HTTP_1_0
+                                 ? "HTTP/1.0" : "HTTP/1.1");
+
+  json_builder_set_member_name (builder, "headers");
+  json_builder_begin_array (builder);
+  if (exact)
+    {
+      for (i = 0; i < head.fields->len; i += 2)
+        echo_add_pair (builder, g_ptr_array_index (head.fields, i),
+                       g_ptr_array_index (head.fields, i + 1));
+    }
+  else
+    {
+      SoupMessageHeadersIter iter;
+      const char *name, *value;
+
+      soup_message_headers_iter_init (&iter, soup_server_message_get_request_headers (msg));
+      while (soup_message_headers_iter_next (&iter, &name, &value))
+        echo_add_pair (builder, name, value);
+    }
+  json_builder_end_array (builder);
+  /* FALSE when the headers come from libsoup's table: the values are right,
+   * the order and the case of well-known names may not be. */
+  json_builder_set_member_name (builder, "headers_exact");
+  json_builder_add_boolean_value (builder, exact);
+  json_builder_set_member_name (builder, "client");
+  json_builder_add_string_value (builder, client);
+  portico_mock_head_clear (&head);
+}
+

@@ -1,6 +1,8 @@
 /* tests/integration/test-mock.c - `portico mock`, checked with the raw client,
- * and the harness's raw upstream.
+ * its control API (GET/POST /state), and the harness's raw upstream.
  */
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -529,6 +531,523 @@ test_bad_args (void)
   }
 }
 
+/* ------------------------------------------------------------------------ */
+/* The control API */
+
+/* The mock's control address, from its "control ADDR" line. */
+static char *
+control_of (PorticoProc *mock)
+{
+  g_autofree char *line = portico_proc_wait_line (mock, "control ", PORTICO_TEST_LISTEN_TIMEOUT_MS);
+
+  g_assert_nonnull (line);
+  return g_strdup (line + strlen ("control "));
+}
+
+static PorticoTestResponse *
+control_post (const char *control, const char *json)
+{
+  g_autofree char *request = g_strdup_printf ("POST /state HTTP/1.1\r\nHost: c\r\n"
+                                              "Content-Type: application/json\r\n"
+                                              "Content-Length: %zu\r\n\r\n%s",
+                                              strlen (json), json);
+
+  return portico_test_request (control, request);
+}
+
+/* POSTs @json, which must be accepted. */
+static void
+control_set (const char *control, const char *json)
+{
+  g_autoptr(PorticoTestResponse) resp = control_post (control, json);
+  g_autofree char *body = NULL;
+
+  g_assert_nonnull (resp);
+  body = portico_test_response_body_string (resp);
+  g_test_message ("POST /state %s -> %d %s", json, resp->status, body);
+  g_assert_cmpint (resp->status, ==, 200);
+}
+
+/* GET @path on @addr as a JSON object, owned by @parser. */
+static JsonObject *
+get_json (const char *addr, const char *path, JsonParser *parser)
+{
+  g_autoptr(PorticoTestResponse) resp = get (addr, path);
+
+  g_assert_nonnull (resp);
+  g_assert_cmpint (resp->status, ==, 200);
+  return body_json (resp, parser);
+}
+
+/* Polls GET @path on @addr (for up to 2 s) until its member @key is @want.
+ * Returns the last value seen. */
+static gint64
+wait_for_count (const char *addr, const char *path, const char *key, gint64 want)
+{
+  gint64 seen = -1;
+  guint i;
+
+  for (i = 0; i < 100 && seen != want; i++)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+
+      if (i > 0)
+        g_usleep (20 * 1000);
+      seen = json_object_get_int_member (get_json (addr, path, parser), key);
+    }
+  return seen;
+}
+
+static gint64
+count_of (JsonObject *state, const char *status)
+{
+  JsonObject *by_status = json_object_get_object_member (state, "by_status");
+
+  return json_object_has_member (by_status, status)
+         ? json_object_get_int_member (by_status, status) : 0;
+}
+
+/* Whether a TCP connect to @addr ("127.0.0.1:PORT") is refused, not merely
+ * failing. */
+static gboolean
+connect_refused (const char *addr)
+{
+  const char *colon = strrchr (addr, ':');
+  g_autofree char *host = g_strndup (addr, colon - addr);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string (host, atoi (colon + 1));
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (address);
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_set_timeout (socket, 5);
+  if (g_socket_connect (socket, address, NULL, &error))
+    return FALSE;
+  g_test_message ("connect %s: %s", addr, error->message);
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+}
+
+static void
+test_control_line (void)
+{
+  const char *argv[] = { portico_test_binary (), "mock", "--listen", "127.0.0.1:0",
+                         "--control", "127.0.0.1:0", "--name", "ctl", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *state, *settings;
+
+  g_test_summary ("The mock prints \"listening ADDR\" and then, on the next line, "
+                  "\"control ADDR\"; GET /state there reports the service's address, "
+                  "its settings and its counters.");
+
+  g_assert_no_error (error);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc));
+  first = g_data_input_stream_read_line_utf8 (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  second = g_data_input_stream_read_line_utf8 (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (first);
+  g_assert_nonnull (second);
+  g_assert_true (g_str_has_prefix (first, "listening 127.0.0.1:"));
+  g_assert_true (g_str_has_prefix (second, "control 127.0.0.1:"));
+  g_assert_cmpstr (first + strlen ("listening "), !=, second + strlen ("control "));
+
+  state = get_json (second + strlen ("control "), "/state", parser);
+  g_assert_cmpstr (json_object_get_string_member (state, "name"), ==, "ctl");
+  g_assert_cmpstr (json_object_get_string_member (state, "listen"), ==, first + strlen ("listening "));
+  g_assert_cmpstr (json_object_get_string_member (state, "control"), ==, second + strlen ("control "));
+  settings = json_object_get_object_member (state, "settings");
+  g_assert_false (json_object_get_boolean_member (settings, "down"));
+  g_assert_cmpint (json_object_get_int_member (settings, "status"), ==, 200);
+  g_assert_cmpint (json_object_get_int_member (settings, "latency_ms"), ==, 0);
+  g_assert_true (json_object_get_null_member (settings, "body_bytes"));
+  g_assert_cmpint (json_object_get_int_member (state, "requests"), ==, 0);
+
+  g_subprocess_send_signal (proc, SIGTERM);
+  g_assert_true (g_subprocess_wait (proc, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 0);
+}
+
+static void
+test_control_down_up (void)
+{
+  g_autoptr(PorticoProc) mock = portico_mock_spawn (NULL);
+  const char *addr = portico_proc_address (mock, 0);
+  g_autofree char *control = control_of (mock);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(PorticoTestResponse) first = NULL;
+  g_autoptr(PorticoTestResponse) slow = NULL;
+  g_autoptr(PorticoTestResponse) again = NULL;
+  JsonObject *state;
+  int idle, busy;
+
+  g_test_summary ("\"down\": true closes the listener (connects are refused) and the idle "
+                  "keep-alive connections, while a request in flight still gets its answer, "
+                  "with \"Connection: close\"; \"down\": false listens again on the same port.");
+
+  idle = portico_test_connect (addr);
+  g_assert_cmpint (idle, >=, 0);
+  g_assert_true (portico_test_send_all (idle, "GET / HTTP/1.1\r\nHost: m\r\n\r\n", -1));
+  first = portico_test_read_response (idle, FALSE, 10000);
+  g_assert_nonnull (first);
+  g_assert_cmpint (first->status, ==, 200);
+  g_assert_false (portico_test_is_closed (idle, 50));
+
+  busy = portico_test_connect (addr);
+  g_assert_cmpint (busy, >=, 0);
+  g_assert_true (portico_test_send_all (busy, "GET /delay/700 HTTP/1.1\r\nHost: m\r\n\r\n", -1));
+  /* The delayed request must have arrived before the service goes down. */
+  g_assert_cmpint (wait_for_count (control, "/state", "requests", 2), ==, 2);
+
+  control_set (control, "{\"down\": true}");
+  g_assert_true (portico_test_is_closed (idle, 5000));
+  g_assert_true (connect_refused (addr));
+
+  slow = portico_test_read_response (busy, FALSE, 10000);
+  g_assert_nonnull (slow);
+  g_assert_cmpint (slow->status, ==, 200);
+  g_assert_cmpstr (portico_test_response_header (slow, "Connection"), ==, "close");
+  g_assert_true (portico_test_is_closed (busy, 5000));
+  close (idle);
+  close (busy);
+
+  state = get_json (control, "/state", parser);
+  g_assert_true (json_object_get_boolean_member (json_object_get_object_member (state, "settings"),
+                                                 "down"));
+  g_assert_cmpint (json_object_get_int_member (state, "open_connections"), ==, 0);
+  g_assert_cmpstr (json_object_get_string_member (state, "listen"), ==, addr);
+
+  control_set (control, "{\"down\": false}");
+  again = get (addr, "/");
+  g_assert_nonnull (again);
+  g_assert_cmpint (again->status, ==, 200);
+  g_assert_cmpint (portico_proc_stop (mock), ==, 0);
+}
+
+static void
+test_control_latency (void)
+{
+  g_autoptr(PorticoProc) mock = portico_mock_spawn ("--latency-ms", "1500", NULL);
+  const char *addr = portico_proc_address (mock, 0);
+  g_autofree char *control = control_of (mock);
+  g_autoptr(PorticoTestResponse) quick = NULL;
+  g_autoptr(PorticoTestResponse) early = NULL;
+  g_autoptr(PorticoTestResponse) slowed = NULL;
+  gint64 start;
+  char c;
+  int fd;
+
+  g_test_summary ("A latency change applies to requests that arrive after it: one sent "
+                  "under 1500 ms stays pending while one sent after \"latency_ms\": 0 is "
+                  "answered; then \"latency_ms\": 300 makes a response take at least 300 ms.");
+
+  fd = portico_test_connect (addr);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_true (portico_test_send_all (fd, "GET / HTTP/1.1\r\nHost: m\r\n\r\n", -1));
+  /* /__mock/stats is never delayed: once it counts the request, it arrived. */
+  g_assert_cmpint (wait_for_count (addr, "/__mock/stats", "requests", 1), ==, 1);
+
+  control_set (control, "{\"latency_ms\": 0}");
+  quick = get (addr, "/");
+  g_assert_nonnull (quick);
+  g_assert_cmpint (quick->status, ==, 200);
+  g_assert_cmpint (recv (fd, &c, 1, MSG_PEEK | MSG_DONTWAIT), ==, -1);
+  early = portico_test_read_response (fd, FALSE, 10000);
+  close (fd);
+  g_assert_nonnull (early);
+  g_assert_cmpint (early->status, ==, 200);
+
+  control_set (control, "{\"latency_ms\": 300}");
+  start = g_get_monotonic_time ();
+  slowed = get (addr, "/");
+  g_assert_nonnull (slowed);
+  g_assert_cmpint (slowed->status, ==, 200);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 300 * 1000);
+  g_assert_cmpint (portico_proc_stop (mock), ==, 0);
+}
+
+static void
+test_control_status (void)
+{
+  g_autoptr(PorticoProc) mock = portico_mock_spawn (NULL);
+  const char *addr = portico_proc_address (mock, 0);
+  g_autofree char *control = control_of (mock);
+  g_autoptr(PorticoTestResponse) before = get (addr, "/");
+  g_autoptr(PorticoTestResponse) after = NULL;
+  g_autoptr(PorticoTestResponse) special = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *state;
+
+  g_test_summary ("\"status\" changes the default response's status, not /status/N's; "
+                  "the counters count responses by status.");
+
+  g_assert_nonnull (before);
+  g_assert_cmpint (before->status, ==, 200);
+  control_set (control, "{\"status\": 503}");
+  after = get (addr, "/orders");
+  g_assert_nonnull (after);
+  g_assert_cmpint (after->status, ==, 503);
+  special = get (addr, "/status/201");
+  g_assert_nonnull (special);
+  g_assert_cmpint (special->status, ==, 201);
+
+  state = get_json (addr, "/__mock/stats", parser);
+  g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (state, "settings"),
+                                              "status"), ==, 503);
+  g_assert_cmpint (json_object_get_int_member (state, "requests"), ==, 3);
+  g_assert_cmpint (count_of (state, "200"), ==, 1);
+  g_assert_cmpint (count_of (state, "503"), ==, 1);
+  g_assert_cmpint (count_of (state, "201"), ==, 1);
+  g_assert_cmpint (portico_proc_stop (mock), ==, 0);
+}
+
+static void
+test_control_fail_ratio (void)
+{
+  g_autoptr(PorticoProc) mock = portico_mock_spawn (NULL);
+  const char *addr = portico_proc_address (mock, 0);
+  g_autofree char *control = control_of (mock);
+  const int half[] = { 200, 500, 200, 500 };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  guint i;
+
+  g_test_summary ("\"fail_ratio\": 1 answers every request 500; 0.5 fails every second "
+                  "request counted from the change; 0 fails none.");
+
+  /* An odd count, so that counting 0.5 from the start would fail the next one. */
+  control_set (control, "{\"fail_ratio\": 1}");
+  for (i = 0; i < 9; i++)
+    {
+      g_autoptr(PorticoTestResponse) resp = get (addr, i % 2 ? "/echo" : "/");
+
+      g_assert_nonnull (resp);
+      g_assert_cmpint (resp->status, ==, 500);
+    }
+  control_set (control, "{\"fail_ratio\": 0.5}");
+  for (i = 0; i < G_N_ELEMENTS (half); i++)
+    {
+      g_autoptr(PorticoTestResponse) resp = get (addr, "/");
+
+      g_assert_nonnull (resp);
+      g_assert_cmpint (resp->status, ==, half[i]);
+    }
+  control_set (control, "{\"fail_ratio\": 0}");
+  for (i = 0; i < 3; i++)
+    {
+      g_autoptr(PorticoTestResponse) resp = get (addr, "/");
+
+      g_assert_nonnull (resp);
+      g_assert_cmpint (resp->status, ==, 200);
+    }
+  g_assert_cmpint (count_of (get_json (control, "/state", parser), "500"), ==, 11);
+  g_assert_cmpint (portico_proc_stop (mock), ==, 0);
+}
+
+static void
+test_control_body (void)
+{
+  g_autoptr(PorticoProc) mock = portico_mock_spawn (NULL);
+  const char *addr = portico_proc_address (mock, 0);
+  g_autofree char *control = control_of (mock);
+  g_autoptr(PorticoTestResponse) sized = NULL;
+  g_autoptr(PorticoTestResponse) cut = NULL;
+  g_autoptr(PorticoTestResponse) whole = NULL;
+
+  g_test_summary ("\"body_bytes\" switches the default body to N pattern bytes; "
+                  "\"close_mid_body\" cuts it after half, and false restores it.");
+
+  control_set (control, "{\"body_bytes\": 1000}");
+  sized = get (addr, "/");
+  g_assert_nonnull (sized);
+  g_assert_cmpuint (sized->body_length, ==, 1000);
+  g_assert_true (body_follows_pattern (sized->body));
+
+  control_set (control, "{\"close_mid_body\": true, \"body_bytes\": 40000}");
+  cut = get (addr, "/");
+  g_assert_nonnull (cut);
+  g_assert_cmpstr (portico_test_response_header (cut, "Content-Length"), ==, "40000");
+  g_assert_false (cut->complete);
+  g_assert_true (cut->closed);
+  g_assert_cmpuint (cut->body_length, ==, 20000);
+  g_assert_true (body_follows_pattern (cut->body));
+
+  control_set (control, "{\"close_mid_body\": false}");
+  whole = get (addr, "/");
+  g_assert_nonnull (whole);
+  g_assert_true (whole->complete);
+  g_assert_cmpuint (whole->body_length, ==, 40000);
+  g_assert_cmpint (portico_proc_stop (mock), ==, 0);
+}
+
+static void
+test_control_bad (void)
+{
+  g_autoptr(PorticoProc) mock = portico_mock_spawn (NULL);
+  g_autofree char *control = control_of (mock);
+  const char *cases[][2] = {
+    { "{\"latency_ms\": \"slow\"}", "latency_ms: must be an integer" },
+    { "{\"latency_ms\": -1}", "latency_ms: must be an integer between 0 and" },
+    { "{\"latency_ms\": 600001}", "latency_ms:" },
+    { "{\"status\": 99}", "status: must be an integer between 200 and 599" },
+    { "{\"status\": 200.5}", "status:" },
+    { "{\"fail_ratio\": 1.5}", "fail_ratio: must be a number between 0 and 1" },
+    { "{\"fail_ratio\": \"half\"}", "fail_ratio:" },
+    { "{\"down\": \"yes\"}", "down: must be true or false" },
+    { "{\"close_mid_body\": 1}", "close_mid_body: must be true or false" },
+    { "{\"body_bytes\": -5}", "body_bytes: must be an integer between 0" },
+    { "{\"colour\": \"red\"}", "colour: unknown key" },
+    { "{\"stauts\": 503}", "stauts: unknown key" },
+    { "{\"status\": 503, \"latency_ms\": \"x\"}", "latency_ms:" },
+    { "[1, 2]", "must be an object" },
+    { "not json", "" },
+    { "", "" },
+  };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *settings;
+  guint i;
+
+  g_test_summary ("A bad POST /state body is answered 400 with a message naming the key "
+                  "and what it expects, and changes nothing, not even its valid keys.");
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(PorticoTestResponse) resp = control_post (control, cases[i][0]);
+      g_autofree char *body = NULL;
+
+      g_assert_nonnull (resp);
+      body = portico_test_response_body_string (resp);
+      g_test_message ("%s -> %d %s", cases[i][0], resp->status, body);
+      g_assert_cmpint (resp->status, ==, 400);
+      g_assert_nonnull (strstr (body, cases[i][1]));
+    }
+
+  settings = json_object_get_object_member (get_json (control, "/state", parser), "settings");
+  g_assert_cmpint (json_object_get_int_member (settings, "status"), ==, 200);
+  g_assert_cmpint (json_object_get_int_member (settings, "latency_ms"), ==, 0);
+
+  {
+    g_autoptr(PorticoTestResponse) other = get (control, "/nope");
+    g_autoptr(PorticoTestResponse) put = portico_test_request (control, "PUT /state HTTP/1.1\r\n"
+                                                               "Host: c\r\nContent-Length: 2\r\n\r\n{}");
+
+    g_assert_nonnull (other);
+    g_assert_cmpint (other->status, ==, 404);
+    g_assert_nonnull (put);
+    g_assert_cmpint (put->status, ==, 405);
+  }
+  g_assert_cmpint (portico_proc_stop (mock), ==, 0);
+}
+
+static guint
+count_fds (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", (int) pid);
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir))
+    n++;
+  return n;
+}
+
+static void
+test_client_closes (void)
+{
+  g_autoptr(PorticoProc) mock = portico_mock_spawn (NULL);
+  const char *addr = portico_proc_address (mock, 0);
+  g_autofree char *control = control_of (mock);
+  guint before, after, i;
+
+  g_test_summary ("When clients close or reset their idle keep-alive connections, the "
+                  "mock closes its side: 10 closed and 10 reset connections leave no descriptor "
+                  "behind (SoupServer 3.2 alone would keep all 20) and open_connections "
+                  "returns to 0.");
+
+  before = count_fds (portico_proc_pid (mock));
+  for (i = 0; i < 20; i++)
+    {
+      g_autoptr(PorticoTestResponse) resp = NULL;
+      struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+      int fd = portico_test_connect (addr);
+
+      g_assert_cmpint (fd, >=, 0);
+      g_assert_true (portico_test_send_all (fd, "GET / HTTP/1.1\r\nHost: m\r\n\r\n", -1));
+      resp = portico_test_read_response (fd, FALSE, 10000);
+      g_assert_nonnull (resp);
+      g_assert_cmpint (resp->status, ==, 200);
+      /* An abortive close: the peer gets a reset, not an end of stream. */
+      if (i % 2)
+        g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset), ==, 0);
+      close (fd);
+    }
+  g_assert_cmpint (wait_for_count (control, "/state", "open_connections", 0), ==, 0);
+  after = count_fds (portico_proc_pid (mock));
+  g_test_message ("descriptors: %u before, %u after", before, after);
+  g_assert_cmpuint (after, <, before + 5);
+  g_assert_cmpint (portico_proc_stop (mock), ==, 0);
+}
+
+static const char gateway_config[] =
+  "{\"_format_version\":\"1\",\"node\":{\"listen\":[\"127.0.0.1:0\"],\"admin_listen\":\"off\","
+  "\"workers\":1},\"services\":[{\"name\":\"s\",\"url\":\"http://@UPSTREAM@\","
+  "\"routes\":[{\"paths\":[\"/\"]}]}]}";
+
+static void
+test_control_gateway (void)
+{
+  g_autoptr(PorticoProc) mock = portico_mock_spawn (NULL);
+  g_autofree char *control = control_of (mock);
+  g_autoptr(PorticoProc) gw = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *addr;
+  guint i;
+
+  g_test_summary ("A gateway in front of a mock that goes down answers 502 (the "
+                  "upstream refuses), and 200 again as soon as the mock is back up.");
+
+  gw = portico_gateway_spawn_with (gateway_config, "@UPSTREAM@", portico_proc_address (mock, 0),
+                                   NULL, &error);
+  g_assert_no_error (error);
+  addr = portico_proc_address (gw, 0);
+  g_assert_nonnull (addr);
+  {
+    g_autoptr(PorticoTestResponse) resp = get (addr, "/a");
+
+    g_assert_nonnull (resp);
+    g_assert_cmpint (resp->status, ==, 200);
+  }
+
+  control_set (control, "{\"down\": true}");
+  for (i = 0; i < 3; i++)
+    {
+      g_autoptr(PorticoTestResponse) resp = get (addr, "/b");
+
+      g_assert_nonnull (resp);
+      g_assert_cmpint (resp->status, ==, 502);
+    }
+
+  control_set (control, "{\"down\": false}");
+  for (i = 0; i < 3; i++)
+    {
+      g_autoptr(PorticoTestResponse) resp = get (addr, "/c");
+      g_autofree char *body = NULL;
+
+      g_assert_nonnull (resp);
+      g_assert_cmpint (resp->status, ==, 200);
+      body = portico_test_response_body_string (resp);
+      g_assert_cmpstr (body, ==, "hello from mock\n");
+    }
+  g_assert_cmpint (portico_proc_stop (gw), ==, 0);
+  g_assert_cmpint (portico_proc_stop (mock), ==, 0);
+}
+
 static void
 test_raw_server (void)
 {
@@ -608,6 +1127,15 @@ main (int argc, char **argv)
   g_test_add_func ("/mock/close-mid-body", test_close_mid_body);
   g_test_add_func ("/mock/stats", test_stats);
   g_test_add_func ("/mock/bad-args", test_bad_args);
+  g_test_add_func ("/mock/control/line", test_control_line);
+  g_test_add_func ("/mock/control/down-up", test_control_down_up);
+  g_test_add_func ("/mock/control/latency", test_control_latency);
+  g_test_add_func ("/mock/control/status", test_control_status);
+  g_test_add_func ("/mock/control/fail-ratio", test_control_fail_ratio);
+  g_test_add_func ("/mock/control/body", test_control_body);
+  g_test_add_func ("/mock/control/bad", test_control_bad);
+  g_test_add_func ("/mock/control/gateway", test_control_gateway);
+  g_test_add_func ("/mock/connections/client-closes", test_client_closes);
   g_test_add_func ("/harness/raw-server/close", test_raw_server);
   g_test_add_func ("/harness/raw-server/keep-open", test_raw_server_keep_open);
 
