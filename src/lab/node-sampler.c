@@ -22,7 +22,7 @@ struct _PorticoNodeSampler {
   gboolean have_base;
   guint64 base_respawns, base_reloads, base_reload_failures;
   GArray *workers;      /* WorkerSeen, by slot */
-  PorticoNodeFigures figures;
+  PorticoNodeSample figures;
 };
 
 static guint64
@@ -46,7 +46,7 @@ member_object (JsonObject *o, const char *name)
 static void
 take_status (PorticoNodeSampler *s, JsonObject *root)
 {
-  PorticoNodeFigures *f = &s->figures;
+  PorticoNodeSample *f = &s->figures;
   JsonObject *node = member_object (root, "node");
   guint64 respawns = member_uint (node, "respawns");
   guint64 reloads = member_uint (node, "reloads");
@@ -99,7 +99,7 @@ take_status (PorticoNodeSampler *s, JsonObject *root)
 static void
 take_timers (PorticoNodeSampler *s, JsonArray *workers)
 {
-  PorticoNodeFigures *f = &s->figures;
+  PorticoNodeSample *f = &s->figures;
   guint pending = 0;
   g_autoptr (GHashTable) by_owner = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < json_array_get_length (workers); i++)
@@ -206,7 +206,7 @@ portico_node_sampler_flush (PorticoNodeSampler *s, guint timeout_ms)
     g_main_context_iteration (NULL, TRUE);
 }
 
-const PorticoNodeFigures *
+const PorticoNodeSample *
 portico_node_sampler_figures (PorticoNodeSampler *s)
 {
   return &s->figures;
@@ -238,7 +238,7 @@ portico_node_sampler_free (PorticoNodeSampler *s)
 }
 
 JsonNode *
-portico_node_figures_to_json (const PorticoNodeFigures *f)
+portico_node_sample_to_json (const PorticoNodeSample *f)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);

@@ -32,7 +32,7 @@ typedef struct {
   GHashTable *timers_by_owner_max; /* owner name -> GUINT_TO_POINTER (the most pending at once) */
   double loop_lag_max_ms;     /* the worst lag a worker reported */
   GArray *worker_pids;        /* GPid of the serving workers, by slot, in the last sample */
-} PorticoNodeFigures;
+} PorticoNodeSample;
 
 /* Starts sampling the admin API at @admin_addr ("127.0.0.1:PORT") every
  * @interval_ms; the first sample is taken at once. */
@@ -40,12 +40,12 @@ PorticoNodeSampler *portico_node_sampler_new (const char *admin_addr, guint inte
 /* Takes one more sample and waits for it (runs the main context), so the
  * figures are current: at the end of a run. */
 void portico_node_sampler_flush (PorticoNodeSampler *s, guint timeout_ms);
-const PorticoNodeFigures *portico_node_sampler_figures (PorticoNodeSampler *s);
+const PorticoNodeSample *portico_node_sampler_figures (PorticoNodeSampler *s);
 /* The pid of the worker in @slot in the last sample, 0 if none. */
 GPid portico_node_sampler_worker_pid (PorticoNodeSampler *s, guint slot);
 void portico_node_sampler_free (PorticoNodeSampler *s);
 
 /* The figures as JSON, for reports. */
-JsonNode *portico_node_figures_to_json (const PorticoNodeFigures *f);
+JsonNode *portico_node_sample_to_json (const PorticoNodeSample *f);
 
 G_END_DECLS

@@ -86,7 +86,7 @@ test_node (void)
   kill (victim, SIGKILL);
   wait_until (respawned, s, 10000);
   portico_node_sampler_flush (s, 5000);
-  const PorticoNodeFigures *f = portico_node_sampler_figures (s);
+  const PorticoNodeSample *f = portico_node_sampler_figures (s);
   g_assert_cmpuint (f->respawns, ==, 1);
   g_assert_cmpuint (f->requests, ==, 7); /* a respawned worker starts from 0: nothing counted twice */
   g_assert_cmpint (portico_node_sampler_worker_pid (s, 0), !=, victim);
