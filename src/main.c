@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "lab/demo.h"
 #include "lab/lab.h"
+#include "lab/runner.h"
 #include "lab/traffic.h"
 #include "admin/admin.h"
 #include "node/master.h"
@@ -199,7 +200,7 @@ usage (void)
               "  stop            stop that node (--graceful: finish requests in flight first)\n"
               "  check FILE...   validate configuration files (and the modules they name)\n"
               "  modules [-c FILE | DIR...] [--json]  list the modules found and their phases\n"
-              "  run             start a demo upstream and the gateway, and proxy a request\n"
+              "  run [FILE...]   run scenarios (default: the tour; --list, --json FILE, --demo)\n"
               "  mock [OPTIONS]  run a mock upstream service (see portico mock --help)\n"
               "  traffic [OPTIONS] URL  send load with Portico's own client (see portico traffic --help)\n"
               "  version         print the version\n");
@@ -228,7 +229,7 @@ main (int argc, char **argv)
   if (strcmp (cmd, "stop") == 0)
     return cmd_signal (argc, argv, FALSE);
   if (strcmp (cmd, "run") == 0)
-    return portico_demo_main (argc, argv);
+    return portico_run_main (argc, argv);
   if (strcmp (cmd, "mock") == 0)
     return portico_mock_main (argc, argv);
   if (strcmp (cmd, "traffic") == 0)

@@ -1,0 +1,890 @@
+/* runner.c: one scenario run, variant by variant (see runner.h).
+ *
+ * Start order follows what each party must know: mocks first (they know
+ * nothing), then the links towards services, then the nodes (their configs
+ * name the services, or the links in front of them; a node naming another
+ * node waits for it), then the links towards nodes, then the traffic (sent
+ * to a node, or to the link in front of it). Node ports are picked before
+ * the first start and kept, so a node stopped and started again by events
+ * is found where it was.
+ */
+#include "lab/runner.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+
+#include "lab/lab-proc.h"
+#include "lab/link.h"
+#include "lab/node-sampler.h"
+#include "lab/traffic.h"
+#include "net/sock.h"
+
+#define START_TIMEOUT_MS 15000
+#define SAMPLE_MS 200
+
+typedef struct {
+  PorticoLabProc *proc;
+  char *address; /* "127.0.0.1:PORT" */
+  char *control;
+} RunMock;
+
+typedef struct {
+  const PorticoScenarioLink *link;
+  char *target_key; /* "service:NAME#I" or "node:NAME" */
+  PorticoLink *relay;
+} RunLink;
+
+typedef struct {
+  const PorticoScenarioNode *node;
+  char *listen;      /* "127.0.0.1:PORT", fixed for the run */
+  char *admin;
+  char *config_path;
+  PorticoLabProc *proc;
+  PorticoNodeSampler *sampler;
+} RunNode;
+
+typedef struct {
+  const PorticoScenarioTraffic *spec;
+  PorticoTraffic *traffic;
+  guint start_timer;
+  gboolean done;
+} RunTraffic;
+
+typedef struct {
+  const PorticoScenario *sc;
+  const PorticoRunOptions *options;
+  PorticoVariantResults *out;
+  PorticoLoop *loop;
+  GMainLoop *main_loop;
+  SoupSession *session;
+  char *dir;
+  GHashTable *mocks;   /* "NAME#I" -> RunMock* */
+  GPtrArray *links;    /* RunLink* */
+  GPtrArray *nodes;    /* RunNode*, the scenario's order */
+  GPtrArray *traffic;  /* RunTraffic* */
+  GArray *timers;      /* guint source ids of events and narration */
+  GArray *idle_fds;    /* int */
+  gint64 start_us;
+  guint traffic_left;
+  gboolean time_up;
+  guint progress_timer;
+} Run;
+
+static double
+run_elapsed (Run *run)
+{
+  return (double) (g_get_monotonic_time () - run->start_us) / 1e6;
+}
+
+static void
+run_say (Run *run, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+run_say (Run *run, const char *fmt, ...)
+{
+  if (run->options->quiet)
+    return;
+  va_list args;
+  va_start (args, fmt);
+  g_autofree char *text = g_strdup_vprintf (fmt, args);
+  va_end (args);
+  g_print ("%s[%5.1fs] %s\n", run->options->progress ? "\r\033[K" : "", run_elapsed (run), text);
+}
+
+/* ---- addresses ---- */
+
+static char *
+free_port_address (void)
+{
+  /* Bound then released: the node takes it a moment later. Loopback
+   * ports are not handed out twice in a row by the kernel's allocator. */
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof sin;
+  if (fd < 0 || bind (fd, (struct sockaddr *) &sin, sizeof sin) != 0 ||
+      getsockname (fd, (struct sockaddr *) &sin, &len) != 0)
+    {
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+  close (fd);
+  return g_strdup_printf ("127.0.0.1:%u", ntohs (sin.sin_port));
+}
+
+static RunNode *
+find_node (Run *run, const char *name)
+{
+  for (guint i = 0; i < run->nodes->len; i++)
+    {
+      RunNode *n = g_ptr_array_index (run->nodes, i);
+      if (g_str_equal (n->node->name, name))
+        return n;
+    }
+  return NULL;
+}
+
+/* The relay of @link towards @target_key ("service:S#I", "node:N"),
+ * started on first use. */
+static const char *
+link_address (Run *run, const PorticoScenarioLink *link, const char *target_key, const char *target,
+              GError **error)
+{
+  for (guint i = 0; i < run->links->len; i++)
+    {
+      RunLink *l = g_ptr_array_index (run->links, i);
+      if (l->link == link && g_str_equal (l->target_key, target_key))
+        return portico_link_address (l->relay);
+    }
+  PorticoLinkProps props;
+  portico_scenario_link_props_to_link (&link->props, &props);
+  PorticoLink *relay = portico_link_new (run->loop, "127.0.0.1:0", target, &props, error);
+  if (relay == NULL)
+    return NULL;
+  RunLink *l = g_new0 (RunLink, 1);
+  l->link = link;
+  l->target_key = g_strdup (target_key);
+  l->relay = relay;
+  g_ptr_array_add (run->links, l);
+  return portico_link_address (relay);
+}
+
+/* What @from_node must use to reach a service instance or a node. */
+static char *
+resolve (const char *from_node, PorticoPartyKind kind, const char *name, guint instance, gpointer data,
+         GError **error)
+{
+  Run *run = data;
+  const char *target;
+  g_autofree char *key = NULL;
+  if (kind == PORTICO_PARTY_SERVICE)
+    {
+      g_autofree char *mock_key = g_strdup_printf ("%s#%u", name, instance);
+      RunMock *m = g_hash_table_lookup (run->mocks, mock_key);
+      if (m == NULL)
+        {
+          g_set_error (error, PORTICO_SCENARIO_ERROR, PORTICO_SCENARIO_ERROR_RESOLVE,
+                       "service %s has no instance %u", name, instance);
+          return NULL;
+        }
+      target = m->address;
+      key = g_strdup_printf ("service:%s", mock_key);
+    }
+  else
+    {
+      RunNode *n = find_node (run, name);
+      if (n == NULL || n->proc == NULL)
+        {
+          g_set_error (error, PORTICO_SCENARIO_ERROR, PORTICO_SCENARIO_ERROR_RESOLVE, "node %s is not started",
+                       name);
+          return NULL;
+        }
+      target = n->listen;
+      key = g_strdup_printf ("node:%s", name);
+    }
+  const PorticoScenarioLink *link =
+    from_node ? portico_scenario_link_between (run->sc, PORTICO_PARTY_NODE, from_node, kind, name) : NULL;
+  if (link == NULL)
+    return g_strdup (target);
+  const char *via = link_address (run, link, key, target, error);
+  return via ? g_strdup (via) : NULL;
+}
+
+/* ---- starting ---- */
+
+static gboolean
+start_mocks (Run *run, GError **error)
+{
+  for (guint i = 0; i < run->sc->services->len; i++)
+    {
+      const PorticoScenarioService *svc = g_ptr_array_index (run->sc->services, i);
+      for (guint k = 0; k < svc->instances; k++)
+        {
+          g_auto (GStrv) args = portico_scenario_mock_argv (svc, k);
+          g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+          g_ptr_array_add (argv, NULL);
+          g_ptr_array_add (argv, "mock");
+          for (char **a = args; *a; a++)
+            g_ptr_array_add (argv, *a);
+          g_ptr_array_add (argv, NULL);
+          g_autofree char *key = g_strdup_printf ("%s#%u", svc->name, k);
+          g_autofree char *name = g_strdup_printf ("service %s", key);
+          PorticoLabProc *p = portico_lab_proc_spawn (name, (const char *const *) argv->pdata, error);
+          if (p == NULL)
+            return FALSE;
+          RunMock *m = g_new0 (RunMock, 1);
+          m->proc = p;
+          g_hash_table_insert (run->mocks, g_steal_pointer (&key), m);
+          const char *addr = portico_lab_proc_wait_value (p, "listening", 0, START_TIMEOUT_MS, error);
+          const char *control = addr ? portico_lab_proc_wait_value (p, "control", 0, START_TIMEOUT_MS, error) : NULL;
+          if (control == NULL)
+            return FALSE;
+          m->address = g_strdup (addr);
+          m->control = g_strdup (control);
+        }
+    }
+  return TRUE;
+}
+
+/* The rendered config, with this run's fixed listen and admin addresses. */
+static char *
+node_config_text (Run *run, RunNode *n, JsonNode *config, GError **error)
+{
+  g_autofree char *text = portico_scenario_render_config (run->sc, n->node, config, resolve, run, error);
+  if (text == NULL)
+    return NULL;
+  g_autoptr (JsonNode) root = json_from_string (text, error);
+  if (root == NULL)
+    return NULL;
+  JsonObject *node = json_object_get_object_member (json_node_get_object (root), "node");
+  JsonArray *listen = json_array_new ();
+  json_array_add_string_element (listen, n->listen);
+  json_object_set_array_member (node, "listen", listen);
+  json_object_set_string_member (node, "admin_listen", n->admin);
+  return json_to_string (root, TRUE);
+}
+
+static gboolean
+node_spawn (Run *run, RunNode *n, GError **error)
+{
+  const char *argv[] = { NULL, "serve", "-c", n->config_path, NULL };
+  g_autofree char *name = g_strdup_printf ("node %s", n->node->name);
+  n->proc = portico_lab_proc_spawn (name, argv, error);
+  if (n->proc == NULL)
+    return FALSE;
+  if (portico_lab_proc_wait_value (n->proc, "admin", 0, START_TIMEOUT_MS, error) == NULL)
+    {
+      g_prefix_error (error, "(its log is above) ");
+      return FALSE;
+    }
+  if (n->sampler == NULL)
+    n->sampler = portico_node_sampler_new (n->admin, SAMPLE_MS);
+  return TRUE;
+}
+
+static gboolean
+start_nodes (Run *run, GError **error)
+{
+  guint started = 0, total = run->nodes->len;
+  while (started < total)
+    {
+      guint before = started;
+      for (guint i = 0; i < total; i++)
+        {
+          RunNode *n = g_ptr_array_index (run->nodes, i);
+          if (n->proc != NULL)
+            continue;
+          g_autoptr (GError) later = NULL;
+          g_autofree char *text = node_config_text (run, n, NULL, &later);
+          if (text == NULL)
+            continue; /* it names a node not started yet: next round */
+          if (!g_file_set_contents (n->config_path, text, -1, error) || !node_spawn (run, n, error))
+            return FALSE;
+          started++;
+        }
+      if (started == before)
+        {
+          RunNode *n = NULL;
+          for (guint i = 0; i < total && n == NULL; i++)
+            if (((RunNode *) g_ptr_array_index (run->nodes, i))->proc == NULL)
+              n = g_ptr_array_index (run->nodes, i);
+          return node_config_text (run, n, NULL, error) != NULL; /* sets why */
+        }
+    }
+  return TRUE;
+}
+
+/* ---- traffic ---- */
+
+static void
+traffic_done (PorticoTraffic *t, gpointer data)
+{
+  Run *run = data;
+  for (guint i = 0; i < run->traffic->len; i++)
+    {
+      RunTraffic *rt = g_ptr_array_index (run->traffic, i);
+      if (rt->traffic == t && !rt->done)
+        {
+          rt->done = TRUE;
+          run->traffic_left--;
+        }
+    }
+  if (run->traffic_left == 0 && run->time_up)
+    g_main_loop_quit (run->main_loop);
+}
+
+static gboolean
+traffic_start (gpointer data)
+{
+  RunTraffic *rt = data;
+  rt->start_timer = 0;
+  portico_traffic_start (rt->traffic);
+  return G_SOURCE_REMOVE;
+}
+
+/* Where a traffic entry's requests go: its node, or the link in front. */
+static const char *
+traffic_address (Run *run, const PorticoScenarioTraffic *spec, GError **error)
+{
+  RunNode *n = find_node (run, spec->to);
+  const PorticoScenarioLink *link =
+    spec->consumer ? portico_scenario_link_between (run->sc, PORTICO_PARTY_CONSUMER, spec->consumer,
+                                                    PORTICO_PARTY_NODE, spec->to)
+                   : NULL;
+  if (link == NULL)
+    return n->listen;
+  g_autofree char *key = g_strdup_printf ("node:%s", spec->to);
+  return link_address (run, link, key, n->listen, error);
+}
+
+static gboolean
+prepare_traffic (Run *run, GError **error)
+{
+  for (guint i = 0; i < run->sc->traffic->len; i++)
+    {
+      const PorticoScenarioTraffic *st = g_ptr_array_index (run->sc->traffic, i);
+      const char *address = traffic_address (run, st, error);
+      if (address == NULL)
+        return FALSE;
+      PorticoTrafficSpec spec = {
+        .address = (char *) address,
+        .method = st->method,
+        .path = st->path,
+        .body = st->body,
+        .concurrency = st->concurrency,
+        .rate = st->rate,
+        .duration_ms = (guint) (st->duration_s * 1000),
+        .count = st->count,
+        .keepalive = st->keepalive,
+        .timeout_ms = st->timeout_ms,
+        .count_headers = run->sc->count_headers,
+      };
+      g_autoptr (GPtrArray) headers = g_ptr_array_new_with_free_func (g_free);
+      for (guint h = 0; h < st->headers->len; h++)
+        {
+          const PorticoScenarioHeader *sh = g_ptr_array_index (st->headers, h);
+          PorticoTrafficHeader *th = g_new (PorticoTrafficHeader, 1);
+          th->name = sh->name;
+          th->value = sh->value;
+          g_ptr_array_add (headers, th);
+        }
+      spec.headers = headers;
+      RunTraffic *rt = g_new0 (RunTraffic, 1);
+      rt->spec = st;
+      rt->traffic = portico_traffic_new (run->loop, &spec, error);
+      if (rt->traffic == NULL)
+        {
+          g_free (rt);
+          g_prefix_error (error, "%s: ", st->name);
+          return FALSE;
+        }
+      portico_traffic_set_done_func (rt->traffic, traffic_done, run);
+      g_ptr_array_add (run->traffic, rt);
+      run->traffic_left++;
+    }
+  return TRUE;
+}
+
+/* ---- events and narration ---- */
+
+static void
+post_mock_state (Run *run, const char *service, int instance, const char *json, GString *detail)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, run->mocks);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      g_autofree char *prefix = g_strdup_printf ("%s#", service);
+      if (!g_str_has_prefix (key, prefix))
+        continue;
+      if (instance >= 0 && (int) g_ascii_strtoll ((char *) key + strlen (prefix), NULL, 10) != instance)
+        continue;
+      RunMock *m = value;
+      g_autofree char *uri = g_strdup_printf ("http://%s/state", m->control);
+      g_autoptr (SoupMessage) msg = soup_message_new ("POST", uri);
+      g_autoptr (GBytes) body = g_bytes_new (json, strlen (json));
+      soup_message_set_request_body_from_bytes (msg, "application/json", body);
+      g_autoptr (GBytes) answer = soup_session_send_and_read (run->session, msg, NULL, NULL);
+      g_string_append_printf (detail, "%s%s: %u", detail->len ? ", " : "", (char *) key,
+                              soup_message_get_status (msg));
+    }
+}
+
+static void
+open_idle (Run *run, const PorticoScenarioEvent *e, GString *detail)
+{
+  RunNode *n = find_node (run, e->node);
+  PorticoScenarioTraffic fake = { .to = (char *) e->node, .consumer = e->consumer };
+  g_autoptr (GError) error = NULL;
+  const char *address = n ? traffic_address (run, &fake, &error) : NULL;
+  guint opened = 0;
+  for (guint i = 0; address != NULL && i < e->count; i++)
+    {
+      g_autofree char *host = NULL;
+      guint16 port = 0;
+      const char *colon = strrchr (address, ':');
+      host = g_strndup (address, colon - address);
+      port = (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
+      int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons (port) };
+      inet_pton (AF_INET, host, &sin.sin_addr);
+      if (fd < 0)
+        break;
+      if (connect (fd, (struct sockaddr *) &sin, sizeof sin) != 0 && errno != EINPROGRESS)
+        {
+          close (fd);
+          break;
+        }
+      g_array_append_val (run->idle_fds, fd);
+      opened++;
+    }
+  g_string_append_printf (detail, "%u opened", opened);
+}
+
+typedef struct {
+  Run *run;
+  const PorticoScenarioEvent *event;
+} EventCall;
+
+static gboolean
+apply_event (gpointer data)
+{
+  EventCall *call = data;
+  Run *run = call->run;
+  const PorticoScenarioEvent *e = call->event;
+  g_autofree char *what = portico_scenario_event_describe (e);
+  g_autoptr (GString) detail = g_string_new (NULL);
+  gboolean ok = TRUE;
+  RunNode *n = e->node ? find_node (run, e->node) : NULL;
+  switch (e->kind)
+    {
+    case PORTICO_SCENARIO_EVENT_KILL_WORKER:
+      {
+        GPid pid = n && n->sampler ? portico_node_sampler_worker_pid (n->sampler, e->worker) : 0;
+        ok = pid > 0 && kill (pid, e->signal) == 0;
+        g_string_append_printf (detail, ok ? "pid %d" : "no worker %u seen yet", ok ? (int) pid : (int) e->worker);
+        break;
+      }
+    case PORTICO_SCENARIO_EVENT_STOP_NODE:
+      ok = n && n->proc;
+      if (ok)
+        {
+          portico_lab_proc_stop (n->proc, e->graceful ? SIGQUIT : SIGTERM, 10000);
+          portico_lab_proc_free (n->proc);
+          n->proc = NULL;
+        }
+      break;
+    case PORTICO_SCENARIO_EVENT_START_NODE:
+      {
+        g_autoptr (GError) error = NULL;
+        ok = n && n->proc == NULL && node_spawn (run, n, &error);
+        if (error)
+          g_string_append (detail, error->message);
+        break;
+      }
+    case PORTICO_SCENARIO_EVENT_SERVICE_DOWN:
+      post_mock_state (run, e->service, e->instance, "{\"down\":true}", detail);
+      break;
+    case PORTICO_SCENARIO_EVENT_SERVICE_UP:
+      post_mock_state (run, e->service, e->instance, "{\"down\":false}", detail);
+      break;
+    case PORTICO_SCENARIO_EVENT_SERVICE_SLOW:
+      {
+        g_autofree char *json = g_strdup_printf ("{\"latency_ms\":%u}", e->latency_ms);
+        post_mock_state (run, e->service, e->instance, json, detail);
+        break;
+      }
+    case PORTICO_SCENARIO_EVENT_LINK:
+      {
+        PorticoLinkProps props;
+        portico_scenario_link_props_to_link (&e->props, &props);
+        guint changed = 0;
+        for (guint i = 0; i < run->links->len; i++)
+          {
+            RunLink *l = g_ptr_array_index (run->links, i);
+            if (g_str_equal (l->link->name, e->link))
+              portico_link_set_props (l->relay, &props), changed++;
+          }
+        ok = changed > 0;
+        g_string_append_printf (detail, "%u relay(s)", changed);
+        break;
+      }
+    case PORTICO_SCENARIO_EVENT_RELOAD:
+      {
+        g_autoptr (GError) error = NULL;
+        g_autofree char *text = n ? node_config_text (run, n, e->config, &error) : NULL;
+        ok = text && n->proc && g_file_set_contents (n->config_path, text, -1, &error);
+        if (ok)
+          portico_lab_proc_signal (n->proc, SIGHUP);
+        if (error)
+          g_string_append (detail, error->message);
+        break;
+      }
+    case PORTICO_SCENARIO_EVENT_IDLE_CONNECTIONS:
+      open_idle (run, e, detail);
+      break;
+    default:
+      ok = FALSE;
+      break;
+    }
+  run_say (run, "event: %s%s%s%s", what, detail->len ? " (" : "", detail->str, detail->len ? ")" : "");
+  portico_variant_results_add_event (run->out, run_elapsed (run), what, ok, detail->len ? detail->str : NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+say_narration (gpointer data)
+{
+  EventCall *call = data;
+  const PorticoScenarioNarration *line = (const PorticoScenarioNarration *) call->event;
+  if (!call->run->options->quiet)
+    g_print ("%s[%5.1fs] >> %s\n", call->run->options->progress ? "\r\033[K" : "", run_elapsed (call->run),
+             line->say);
+  portico_variant_results_add_narration (call->run->out, run_elapsed (call->run), line->say);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+give_up (gpointer data)
+{
+  Run *run = data;
+  run_say (run, "traffic still in flight %.0f s after the end: stopping anyway", run_elapsed (run) - run->sc->duration_s);
+  g_main_loop_quit (run->main_loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+time_up (gpointer data)
+{
+  Run *run = data;
+  run->time_up = TRUE;
+  for (guint i = 0; i < run->traffic->len; i++)
+    {
+      RunTraffic *rt = g_ptr_array_index (run->traffic, i);
+      if (rt->start_timer != 0)
+        {
+          /* It was to start after the end: it never runs. */
+          g_source_remove (rt->start_timer);
+          rt->start_timer = 0;
+          rt->done = TRUE;
+          run->traffic_left--;
+          continue;
+        }
+      portico_traffic_stop (rt->traffic);
+    }
+  if (run->traffic_left == 0)
+    g_main_loop_quit (run->main_loop);
+  else
+    {
+      guint id = g_timeout_add (30000, give_up, run);
+      g_array_append_val (run->timers, id);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+progress (gpointer data)
+{
+  Run *run = data;
+  guint64 done = 0, errors = 0, last = 0;
+  for (guint i = 0; i < run->traffic->len; i++)
+    {
+      guint64 d, e, l;
+      portico_traffic_progress (((RunTraffic *) g_ptr_array_index (run->traffic, i))->traffic, &d, &e, &l);
+      done += d, errors += e, last += l;
+    }
+  g_print ("\r\033[K  %5.1fs  %" G_GUINT64_FORMAT " req/s  %" G_GUINT64_FORMAT " done  %" G_GUINT64_FORMAT " errors",
+           run_elapsed (run), last, done, errors);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+schedule (Run *run, double at_s, GSourceFunc func, gconstpointer item)
+{
+  EventCall *call = g_new (EventCall, 1);
+  *call = (EventCall) { run, item };
+  guint id = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint) (at_s * 1000), func, call, g_free);
+  g_array_append_val (run->timers, id);
+}
+
+/* ---- figures ---- */
+
+static void
+copy_traffic_figures (PorticoTrafficFigures *f, const PorticoTrafficResult *r)
+{
+  f->requests = r->started;
+  f->completed = r->completed;
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, r->status);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    portico_traffic_figures_add_status (f, GPOINTER_TO_UINT (key), *(guint64 *) value);
+  for (int e = 0; e < PORTICO_TRAFFIC_N_ERRORS; e++)
+    f->errors[e] = r->errors[e];
+  f->connections_opened = r->connections_opened;
+  f->duration_s = r->duration_s;
+  f->rps = r->duration_s > 0 ? (double) r->completed / r->duration_s : NAN;
+  gboolean any = r->completed > 0;
+  f->p50_ms = any ? r->p50_ms : NAN;
+  f->p90_ms = any ? r->p90_ms : NAN;
+  f->p99_ms = any ? r->p99_ms : NAN;
+  f->p999_ms = any ? r->p999_ms : NAN;
+  f->max_ms = any ? r->max_ms : NAN;
+  if (r->headers_seen != NULL)
+    {
+      g_hash_table_iter_init (&it, r->headers_seen);
+      while (g_hash_table_iter_next (&it, &key, &value))
+        portico_traffic_figures_add_header (f, key, *(guint64 *) value);
+    }
+  for (guint i = 0; i < r->seconds->len; i++)
+    {
+      const PorticoTrafficSecond *s = &g_array_index (r->seconds, PorticoTrafficSecond, i);
+      PorticoResultSecond out = { .started = s->started, .completed = s->completed,
+                                  .errors = portico_traffic_errors_total (s->errors),
+                                  .p50_ms = NAN, .p99_ms = NAN };
+      memcpy (out.status, s->status, sizeof out.status);
+      g_array_append_val (f->seconds, out);
+    }
+}
+
+/* The overall figures: counts add up; a percentile of all the entries
+ * together cannot be made from theirs, so the worst entry's is taken (it
+ * is exact with one entry). */
+static void
+add_overall (PorticoTrafficFigures *all, const PorticoTrafficFigures *f)
+{
+  all->requests += f->requests;
+  all->completed += f->completed;
+  for (guint i = 0; i < f->status->len; i++)
+    {
+      const PorticoStatusCount *c = &g_array_index (f->status, PorticoStatusCount, i);
+      portico_traffic_figures_add_status (all, c->code, c->count);
+    }
+  for (int e = 0; e < PORTICO_TRAFFIC_N_ERRORS; e++)
+    all->errors[e] += f->errors[e];
+  all->connections_opened += f->connections_opened;
+  all->duration_s = MAX (all->duration_s, f->duration_s);
+  all->rps = all->duration_s > 0 ? (double) all->completed / all->duration_s : NAN;
+#define WORST(field) all->field = isnan (all->field) || f->field > all->field ? f->field : all->field
+  WORST (p50_ms);
+  WORST (p90_ms);
+  WORST (p99_ms);
+  WORST (p999_ms);
+  WORST (max_ms);
+#undef WORST
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, f->headers_seen);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    portico_traffic_figures_add_header (all, key, *(guint64 *) value);
+}
+
+static void
+collect (Run *run)
+{
+  PorticoVariantResults *v = run->out;
+  v->overall->p50_ms = v->overall->p90_ms = v->overall->p99_ms = v->overall->p999_ms = v->overall->max_ms = NAN;
+  for (guint i = 0; i < run->traffic->len; i++)
+    {
+      RunTraffic *rt = g_ptr_array_index (run->traffic, i);
+      PorticoTrafficFigures *f = portico_variant_results_add_traffic (v, rt->spec->name);
+      copy_traffic_figures (f, portico_traffic_result (rt->traffic));
+      add_overall (v->overall, f);
+    }
+  for (guint i = 0; i < run->nodes->len; i++)
+    {
+      RunNode *n = g_ptr_array_index (run->nodes, i);
+      PorticoNodeFigures *f = portico_variant_results_add_node (v, n->node->name);
+      if (n->sampler == NULL)
+        continue;
+      portico_node_sampler_flush (n->sampler, 2000);
+      const PorticoNodeSample *s = portico_node_sampler_figures (n->sampler);
+      if (s->samples == 0)
+        continue;
+      f->workers_respawned = (gint64) s->respawns;
+      f->reloads = (gint64) s->reloads;
+      f->reload_failures = (gint64) s->reload_failures;
+      f->timers_pending_max = s->timers_pending_max;
+      f->loop_lag_max_ms = s->loop_lag_max_ms;
+      f->upstream_connects = (gint64) s->upstream_connects;
+      f->upstream_reuses = (gint64) s->upstream_reuses;
+      f->requests = (gint64) s->requests;
+      GHashTableIter it;
+      gpointer key, value;
+      g_hash_table_iter_init (&it, s->timers_by_owner_max);
+      while (g_hash_table_iter_next (&it, &key, &value))
+        portico_node_figures_set_owner_max (f, key, GPOINTER_TO_UINT (value));
+    }
+}
+
+/* ---- one variant ---- */
+
+static void
+run_clear (Run *run)
+{
+  /* Events past the end have not fired: their sources are still there. */
+  for (guint i = 0; i < run->timers->len; i++)
+    {
+      GSource *source = g_main_context_find_source_by_id (NULL, g_array_index (run->timers, guint, i));
+      if (source != NULL)
+        g_source_destroy (source);
+    }
+  if (run->progress_timer)
+    g_source_remove (run->progress_timer);
+  for (guint i = 0; i < run->traffic->len; i++)
+    {
+      RunTraffic *rt = g_ptr_array_index (run->traffic, i);
+      if (rt->start_timer)
+        g_source_remove (rt->start_timer);
+      portico_traffic_free (rt->traffic);
+      g_free (rt);
+    }
+  for (guint i = 0; i < run->idle_fds->len; i++)
+    close (g_array_index (run->idle_fds, int, i));
+  for (guint i = 0; i < run->nodes->len; i++)
+    {
+      RunNode *n = g_ptr_array_index (run->nodes, i);
+      portico_node_sampler_free (n->sampler);
+      if (n->proc)
+        {
+          portico_lab_proc_stop (n->proc, SIGTERM, 5000);
+          portico_lab_proc_free (n->proc);
+        }
+      g_unlink (n->config_path);
+      g_free (n->config_path);
+      g_free (n->listen);
+      g_free (n->admin);
+      g_free (n);
+    }
+  for (guint i = 0; i < run->links->len; i++)
+    {
+      RunLink *l = g_ptr_array_index (run->links, i);
+      portico_link_free (l->relay);
+      g_free (l->target_key);
+      g_free (l);
+    }
+  GHashTableIter it;
+  gpointer value;
+  g_hash_table_iter_init (&it, run->mocks);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    {
+      RunMock *m = value;
+      portico_lab_proc_free (m->proc);
+      g_free (m->address);
+      g_free (m->control);
+      g_free (m);
+    }
+  g_hash_table_destroy (run->mocks);
+  g_ptr_array_free (run->links, TRUE);
+  g_ptr_array_free (run->nodes, TRUE);
+  g_ptr_array_free (run->traffic, TRUE);
+  g_array_free (run->timers, TRUE);
+  g_array_free (run->idle_fds, TRUE);
+  g_rmdir (run->dir);
+  g_free (run->dir);
+  g_object_unref (run->session);
+  g_main_loop_unref (run->main_loop);
+  portico_loop_free (run->loop);
+}
+
+static gboolean
+run_variant (const PorticoScenario *sc, const PorticoRunOptions *options, PorticoVariantResults *out,
+             GError **error)
+{
+  Run run = {
+    .sc = sc,
+    .options = options,
+    .out = out,
+    .loop = portico_loop_new (NULL, PORTICO_EVENT_BACKEND_EPOLL),
+    .main_loop = g_main_loop_new (NULL, FALSE),
+    .session = soup_session_new_with_options ("timeout", 5, NULL),
+    .dir = g_dir_make_tmp ("portico-run-XXXXXX", error),
+    .mocks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL),
+    .links = g_ptr_array_new (),
+    .nodes = g_ptr_array_new (),
+    .traffic = g_ptr_array_new (),
+    .timers = g_array_new (FALSE, FALSE, sizeof (guint)),
+    .idle_fds = g_array_new (FALSE, FALSE, sizeof (int)),
+  };
+  gboolean ok = run.dir != NULL;
+  for (guint i = 0; ok && i < sc->nodes->len; i++)
+    {
+      RunNode *n = g_new0 (RunNode, 1);
+      n->node = g_ptr_array_index (sc->nodes, i);
+      n->listen = free_port_address ();
+      n->admin = free_port_address ();
+      n->config_path = g_strdup_printf ("%s/%s.json", run.dir, n->node->name);
+      g_ptr_array_add (run.nodes, n);
+      ok = n->listen && n->admin;
+    }
+  run.start_us = g_get_monotonic_time ();
+  ok = ok && start_mocks (&run, error) && start_nodes (&run, error) && prepare_traffic (&run, error);
+  if (ok)
+    {
+      /* The clock of the scenario starts now: everything is listening. */
+      run.start_us = g_get_monotonic_time ();
+      for (guint i = 0; i < run.traffic->len; i++)
+        {
+          RunTraffic *rt = g_ptr_array_index (run.traffic, i);
+          rt->start_timer = g_timeout_add ((guint) (rt->spec->start_s * 1000), traffic_start, rt);
+        }
+      for (guint i = 0; i < sc->events->len; i++)
+        {
+          const PorticoScenarioEvent *e = g_ptr_array_index (sc->events, i);
+          schedule (&run, e->at_s, apply_event, e);
+        }
+      for (guint i = 0; i < sc->narration->len; i++)
+        {
+          const PorticoScenarioNarration *line = g_ptr_array_index (sc->narration, i);
+          schedule (&run, line->at_s, say_narration, line);
+        }
+      guint end = g_timeout_add ((guint) (sc->duration_s * 1000), time_up, &run);
+      g_array_append_val (run.timers, end);
+      if (options->progress && !options->quiet)
+        run.progress_timer = g_timeout_add (250, progress, &run);
+      g_main_loop_run (run.main_loop);
+      if (options->progress && !options->quiet)
+        g_print ("\r\033[K");
+      out->duration_s = run_elapsed (&run);
+      collect (&run);
+    }
+  run_clear (&run);
+  return ok;
+}
+
+gboolean
+portico_runner_run (const PorticoScenario *scenario, const PorticoRunOptions *options, PorticoResults *results,
+                    GError **error)
+{
+  g_auto (GStrv) names = portico_scenario_run_names (scenario);
+  for (char **name = names; *name; name++)
+    {
+      g_autoptr (PorticoScenario) variant = NULL;
+      const PorticoScenario *sc = scenario;
+      if (scenario->variants->len > 0)
+        {
+          g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+          variant = portico_scenario_load_variant (scenario, *name, errors, error);
+          if (variant == NULL)
+            return FALSE;
+          sc = variant;
+          if (!options->quiet)
+            g_print ("== variant %s\n", *name);
+        }
+      PorticoVariantResults *out = portico_results_add_variant (results, *name);
+      if (!run_variant (sc, options, out, error))
+        {
+          g_prefix_error (error, "variant %s: ", *name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
