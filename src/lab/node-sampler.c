@@ -19,8 +19,6 @@ struct _PorticoNodeSampler {
   guint timer;
   guint in_flight;
   GCancellable *cancel;
-  gboolean have_base;
-  guint64 base_respawns, base_reloads, base_reload_failures;
   GArray *workers;      /* WorkerSeen, by slot */
   PorticoNodeSample figures;
 };
@@ -48,17 +46,9 @@ take_status (PorticoNodeSampler *s, JsonObject *root)
 {
   PorticoNodeSample *f = &s->figures;
   JsonObject *node = member_object (root, "node");
-  guint64 respawns = member_uint (node, "respawns");
-  guint64 reloads = member_uint (node, "reloads");
-  guint64 failures = member_uint (node, "reload_failures");
-  if (!s->have_base)
-    {
-      s->have_base = TRUE;
-      s->base_respawns = respawns, s->base_reloads = reloads, s->base_reload_failures = failures;
-    }
-  f->respawns = respawns - s->base_respawns;
-  f->reloads = reloads - s->base_reloads;
-  f->reload_failures = failures - s->base_reload_failures;
+  f->respawns = member_uint (node, "respawns");
+  f->reloads = member_uint (node, "reloads");
+  f->reload_failures = member_uint (node, "reload_failures");
   f->generation = (guint) member_uint (node, "generation");
 
   g_array_set_size (f->worker_pids, 0);
@@ -77,12 +67,9 @@ take_status (PorticoNodeSampler *s, JsonObject *root)
       JsonObject *up = member_object (w, "upstream");
       guint64 requests = member_uint (w, "requests"), connects = member_uint (up, "connects"),
               reuses = member_uint (up, "reuses");
-      if (s->figures.samples > 0) /* the first sample is the baseline */
-        {
-          f->requests += requests - MIN (requests, seen->requests);
-          f->upstream_connects += connects - MIN (connects, seen->connects);
-          f->upstream_reuses += reuses - MIN (reuses, seen->reuses);
-        }
+      f->requests += requests - MIN (requests, seen->requests);
+      f->upstream_connects += connects - MIN (connects, seen->connects);
+      f->upstream_reuses += reuses - MIN (reuses, seen->reuses);
       seen->requests = requests, seen->connects = connects, seen->reuses = reuses;
       if (json_object_has_member (w, "loop_lag_max_ms"))
         f->loop_lag_max_ms = MAX (f->loop_lag_max_ms, json_object_get_double_member (w, "loop_lag_max_ms"));

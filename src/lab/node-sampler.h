@@ -4,11 +4,12 @@
  * A sampler asks the node's /status and /timers every interval (libsoup,
  * asynchronously: the runner's loop keeps driving traffic meanwhile) and
  * keeps what expectations need: the last figures, and the worst seen
- * (pending timers, per timer owner too, and loop lag). Figures that count
- * since the node started (respawns, reloads, requests, upstream connects)
- * are kept as the last value minus the first one, so a scenario reads what
- * happened during its run. Workers publish ten times a second: what a
- * worker served in its last 100 ms before being killed is not seen.
+ * (pending timers, per timer owner too, and loop lag). The node is one the
+ * caller has just started: counts (respawns, reloads, requests, upstream
+ * connects) are since it started, and a worker that was respawned counts
+ * again from zero, so nothing is counted twice. Workers publish ten times
+ * a second: what a worker served in its last 100 ms before being killed
+ * is not seen.
  */
 #pragma once
 

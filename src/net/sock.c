@@ -50,14 +50,20 @@ fail:
   }
 }
 
+void
+portico_sock_set_nodelay (int fd)
+{
+  int one = 1;
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 int
 portico_sock_connect (const struct sockaddr *addr, socklen_t addr_len)
 {
   int fd = socket (addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -1;
-  int one = 1;
-  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  portico_sock_set_nodelay (fd);
   if (connect (fd, addr, addr_len) < 0 && errno != EINPROGRESS)
     {
       int saved = errno;

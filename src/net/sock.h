@@ -15,6 +15,9 @@ int portico_sock_listen (PorticoAddress *address, gboolean reuseport, int backlo
 /* Starts a non-blocking connect. Returns the fd (the connect may still be
  * in progress) or -1 with errno set. */
 int portico_sock_connect (const struct sockaddr *addr, socklen_t addr_len);
+/* No Nagle: a response written in two pieces (head, then body) must not
+ * wait for the peer's delayed ACK (40 ms) before the second leaves. */
+void portico_sock_set_nodelay (int fd);
 
 /* The pending error of a socket after a non-blocking connect (0 if none). */
 int portico_sock_error (int fd);

@@ -297,6 +297,7 @@ portico_proxy_accept (PorticoProxy *proxy, int fd, const struct sockaddr *peer, 
   client->peer_port = portico_sock_addr_text (peer, client->peer_ip, sizeof client->peer_ip);
   client->conn.timer.func = client_on_timeout;
   client->state = PORTICO_CONN_READING;
+  portico_sock_set_nodelay (fd);
   if (!portico_conn_init (&client->conn, proxy->loop, fd, client_on_events))
     {
       close (fd);

@@ -234,10 +234,14 @@ abort_exchange (PorticoExchange *x, const char *why)
   return STEP_GONE;
 }
 
+/* @fresh: the last connection to x->target failed; a retry on that same
+ * target opens a new connection (its pooled ones may be as stale), a
+ * retry on another target may reuse that target's pool. */
 static gboolean
 connect_upstream (PorticoExchange *x, gboolean fresh)
 {
   PorticoProxy *proxy = x->client->proxy;
+  const PorticoAddress *failed = fresh ? x->target : NULL;
   for (;;)
     {
       const PorticoAddress *target = portico_balancer_pick (proxy, x->service, x->target);
@@ -267,7 +271,7 @@ connect_upstream (PorticoExchange *x, gboolean fresh)
       if (r->upstream_sent_us < 0)
         r->upstream_sent_us = g_get_monotonic_time ();
       int err = 0;
-      PorticoUpConn *up = portico_upstream_get (proxy, target, x, fresh, &err);
+      PorticoUpConn *up = portico_upstream_get (proxy, target, x, failed != NULL && target == failed, &err);
       if (up != NULL)
         {
           x->up = up;
