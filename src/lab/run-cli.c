@@ -30,6 +30,13 @@ scenarios_dir (void)
   return g_strdup ("scenarios");
 }
 
+/* g_ptr_array_sort hands the comparison pointers to the elements. */
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
 static int
 list_scenarios (void)
 {
@@ -45,7 +52,7 @@ list_scenarios (void)
   while ((entry = g_dir_read_name (d)) != NULL)
     if (g_str_has_suffix (entry, ".json"))
       g_ptr_array_add (names, g_strdup (entry));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   int status = 0;
   for (guint i = 0; i < names->len; i++)
     {
@@ -202,7 +209,10 @@ portico_run_main (int argc, char **argv)
     }
   if (json_path != NULL)
     {
-      g_autoptr (JsonNode) root = json_node_init_array (json_node_alloc (), json_all);
+      /* One scenario: its results object (docs/scenarios.md); several: an array of them. */
+      g_autoptr (JsonNode) root = json_array_get_length (json_all) == 1
+                                    ? json_node_copy (json_array_get_element (json_all, 0))
+                                    : json_node_init_array (json_node_alloc (), json_all);
       g_autofree char *text = json_to_string (root, TRUE);
       if (!g_file_set_contents (json_path, text, -1, &error))
         {

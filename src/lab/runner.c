@@ -827,6 +827,16 @@ run_variant (const PorticoScenario *sc, const PorticoRunOptions *options, Portic
     }
   run.start_us = g_get_monotonic_time ();
   ok = ok && start_mocks (&run, error) && start_nodes (&run, error) && prepare_traffic (&run, error);
+  /* Each sampler's first answer is its baseline (counts are read as
+   * growth from it): have it before any traffic, or what the traffic
+   * does in its first moments (the upstream connects of a keep-alive
+   * pool, all of them) is counted in the baseline and never seen. */
+  for (guint i = 0; ok && i < run.nodes->len; i++)
+    {
+      RunNode *n = g_ptr_array_index (run.nodes, i);
+      if (n->sampler != NULL)
+        portico_node_sampler_flush (n->sampler, 2000);
+    }
   if (ok)
     {
       /* The clock of the scenario starts now: everything is listening. */
