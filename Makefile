@@ -1,6 +1,6 @@
 # Portico: `make run` and `make test` on a fresh Debian 12 machine.
 #
-#   make run     install what is missing, build, run the demo (later: the tour)
+#   make run     install what is missing, build, run the tour (scenarios/tour.json)
 #   make test    install what is missing, build, run every test suite:
 #                the unit and integration tests, the same under ASan+UBSan,
 #                and a bounded run of each fuzz target; ends with one line
