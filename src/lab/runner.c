@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
+#include "core/address.h"
 #include "lab/lab-proc.h"
 #include "lab/link.h"
 #include "lab/node-sampler.h"
@@ -425,28 +426,20 @@ open_idle (Run *run, const PorticoScenarioEvent *e, GString *detail)
   PorticoScenarioTraffic fake = { .to = (char *) e->node, .consumer = e->consumer };
   g_autoptr (GError) error = NULL;
   const char *address = n ? traffic_address (run, &fake, &error) : NULL;
+  PorticoAddress to = { 0 };
   guint opened = 0;
-  for (guint i = 0; address != NULL && i < e->count; i++)
-    {
-      g_autofree char *host = NULL;
-      guint16 port = 0;
-      const char *colon = strrchr (address, ':');
-      host = g_strndup (address, colon - address);
-      port = (guint16) g_ascii_strtoull (colon + 1, NULL, 10);
-      int fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons (port) };
-      inet_pton (AF_INET, host, &sin.sin_addr);
-      if (fd < 0)
-        break;
-      if (connect (fd, (struct sockaddr *) &sin, sizeof sin) != 0 && errno != EINPROGRESS)
-        {
-          close (fd);
+  if (address != NULL && portico_address_parse (address, 0, &to, &error))
+    for (guint i = 0; i < e->count; i++)
+      {
+        /* Connected, never written to: what an idle keep-alive client looks like. */
+        int fd = portico_sock_connect ((const struct sockaddr *) &to.addr, to.addr_len);
+        if (fd < 0)
           break;
-        }
-      g_array_append_val (run->idle_fds, fd);
-      opened++;
-    }
-  g_string_append_printf (detail, "%u opened", opened);
+        g_array_append_val (run->idle_fds, fd);
+        opened++;
+      }
+  portico_address_clear (&to);
+  g_string_append_printf (detail, "%u opened%s%s", opened, error ? ": " : "", error ? error->message : "");
 }
 
 typedef struct {
