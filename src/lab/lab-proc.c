@@ -148,18 +148,6 @@ portico_lab_proc_wait_value (PorticoLabProc *p, const char *prefix, guint index,
   return value;
 }
 
-GPtrArray *
-portico_lab_proc_lines (PorticoLabProc *p)
-{
-  return p->lines;
-}
-
-const char *
-portico_lab_proc_name (PorticoLabProc *p)
-{
-  return p->name;
-}
-
 GPid
 portico_lab_proc_pid (PorticoLabProc *p)
 {

@@ -31,10 +31,6 @@ PorticoLabProc *portico_lab_proc_spawn (const char *name, const char *const *arg
  * child exits or stays silent. Owned by the process. */
 const char *portico_lab_proc_wait_value (PorticoLabProc *p, const char *prefix, guint index, guint timeout_ms,
                                          GError **error);
-/* Every line printed so far (char*). */
-GPtrArray *portico_lab_proc_lines (PorticoLabProc *p);
-
-const char *portico_lab_proc_name (PorticoLabProc *p);
 GPid portico_lab_proc_pid (PorticoLabProc *p);
 void portico_lab_proc_signal (PorticoLabProc *p, int signum);
 /* Whether it has exited, and how (shell style: the code, or 128 + signal). */

@@ -1,6 +1,7 @@
 /* node-sampler.c: a node's figures from its admin API (see node-sampler.h). */
 #include "lab/node-sampler.h"
 
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 /* Counters of one worker process as last seen, to add only what grew:
@@ -222,39 +223,4 @@ portico_node_sampler_free (PorticoNodeSampler *s)
   g_array_free (s->workers, TRUE);
   g_free (s->base);
   g_free (s);
-}
-
-JsonNode *
-portico_node_sample_to_json (const PorticoNodeSample *f)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-#define UINT_MEMBER(name, value)                                                                   \
-  json_builder_set_member_name (b, name);                                                          \
-  json_builder_add_int_value (b, (gint64) (value))
-  UINT_MEMBER ("samples", f->samples);
-  UINT_MEMBER ("workers_respawned", f->respawns);
-  UINT_MEMBER ("reloads", f->reloads);
-  UINT_MEMBER ("reload_failures", f->reload_failures);
-  UINT_MEMBER ("generation", f->generation);
-  UINT_MEMBER ("requests", f->requests);
-  UINT_MEMBER ("upstream_connects", f->upstream_connects);
-  UINT_MEMBER ("upstream_reuses", f->upstream_reuses);
-  UINT_MEMBER ("timers_pending_max", f->timers_pending_max);
-#undef UINT_MEMBER
-  json_builder_set_member_name (b, "loop_lag_max_ms");
-  json_builder_add_double_value (b, f->loop_lag_max_ms);
-  json_builder_set_member_name (b, "timers_by_owner_max");
-  json_builder_begin_object (b);
-  GHashTableIter it;
-  gpointer key, value;
-  g_hash_table_iter_init (&it, f->timers_by_owner_max);
-  while (g_hash_table_iter_next (&it, &key, &value))
-    {
-      json_builder_set_member_name (b, key);
-      json_builder_add_int_value (b, GPOINTER_TO_UINT (value));
-    }
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
 }

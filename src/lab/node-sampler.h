@@ -14,7 +14,6 @@
 #pragma once
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -45,8 +44,5 @@ const PorticoNodeSample *portico_node_sampler_figures (PorticoNodeSampler *s);
 /* The pid of the worker in @slot in the last sample, 0 if none. */
 GPid portico_node_sampler_worker_pid (PorticoNodeSampler *s, guint slot);
 void portico_node_sampler_free (PorticoNodeSampler *s);
-
-/* The figures as JSON, for reports. */
-JsonNode *portico_node_sample_to_json (const PorticoNodeSample *f);
 
 G_END_DECLS

@@ -51,8 +51,8 @@ typedef struct _PorticoPlan PorticoPlan;
 /* What the data path gives the runner: how to resume a yielded request
  * and where handler timings go. */
 typedef struct {
-  void (*resume) (PorticoRequest *r);
-  /* Schedules resume() after @ms on the worker's loop (0: next turn). */
+  /* Calls the yielded handler again after @ms on the worker's loop (0:
+   * next turn). */
   void (*schedule) (PorticoRequest *r, guint ms);
   void (*cancel) (PorticoRequest *r);
   void (*record_phase) (PorticoPhase phase, guint64 us);
@@ -104,7 +104,6 @@ struct _PorticoRequest {
   gboolean local;
   const char *local_body;
   gsize local_body_len;
-  const char *local_content_type;
   /* body_filter */
   const char *chunk;
   gsize chunk_len;
@@ -170,6 +169,9 @@ void portico_response_set_local (PorticoRequest *r, int status, const char *cont
 gboolean portico_header_table_set (PorticoRequest *r, PorticoHeaderTable *t, PorticoEditOp op,
                                    const char *name, const char *value);
 gboolean portico_header_is_framing (const char *name, gsize len);
+/* Kong's {"message":"..."} for @message, escaped, into @out (truncated to
+ * @size). Returns the length. */
+gsize portico_message_json (char *out, gsize size, const char *message);
 /* A field's first value / the field at @index, NUL-terminated (copied
  * into the arena when the parser's view is not). */
 const char *portico_header_table_get (PorticoRequest *r, const PorticoHeaderTable *t, const char *name);

@@ -3,6 +3,24 @@
 
 #include <string.h>
 
+gsize
+portico_message_json (char *out, gsize size, const char *message)
+{
+  gsize o = (gsize) g_snprintf (out, size, "{\"message\":\"");
+  for (const char *p = message; *p && o + 8 < size; p++)
+    {
+      guchar c = (guchar) *p;
+      if (c == '"' || c == '\\')
+        o += (gsize) g_snprintf (out + o, size - o, "\\%c", c);
+      else if (c < 0x20)
+        o += (gsize) g_snprintf (out + o, size - o, "\\u%04x", c);
+      else
+        out[o++] = (char) c;
+    }
+  o += (gsize) g_snprintf (out + o, size - o, "\"}");
+  return MIN (o, size - 1);
+}
+
 void
 portico_header_table_borrow (PorticoHeaderTable *t, PorticoHttpHeader *v, guint n)
 {
@@ -170,19 +188,11 @@ portico_response_exit (PorticoRequest *r, int status, const char *content_type, 
 gboolean
 portico_response_exit_message (PorticoRequest *r, int status, const char *message)
 {
-  g_autoptr (GString) body = g_string_new ("{\"message\":\"");
-  for (const char *p = message ? message : ""; *p; p++)
-    {
-      guchar c = (guchar) *p;
-      if (c == '"' || c == '\\')
-        g_string_append_printf (body, "\\%c", c);
-      else if (c < 0x20)
-        g_string_append_printf (body, "\\u%04x", c);
-      else
-        g_string_append_c (body, (char) c);
-    }
-  g_string_append (body, "\"}");
-  return portico_response_exit (r, status, "application/json; charset=utf-8", body->str, body->len);
+  message = message ? message : "";
+  gsize size = strlen (message) * 6 + 16; /* every byte may become \u00XX */
+  g_autofree char *body = g_malloc (size);
+  gsize len = portico_message_json (body, size, message);
+  return portico_response_exit (r, status, "application/json; charset=utf-8", body, len);
 }
 
 int

@@ -120,7 +120,6 @@ portico_proxy_set_phase_recorder (void (*func) (PorticoPhase phase, guint64 us))
 }
 
 static const PorticoRequestHooks exchange_hooks = {
-  .resume = NULL, /* resume_fired() calls advance() */
   .schedule = hook_schedule,
   .cancel = hook_cancel,
   .record_phase = hook_record_phase,
@@ -165,6 +164,15 @@ can_keep_client (PorticoExchange *x)
          client->requests < node->keepalive_requests;
 }
 
+/* The gateway's own answer, Kong's {"message": ...}, as the local response. */
+static void
+set_local_message (PorticoRequest *r, int status, const char *message)
+{
+  char body[256];
+  gsize len = portico_message_json (body, sizeof body, message);
+  portico_response_set_local (r, status, "application/json; charset=utf-8", body, len);
+}
+
 /* The response in x->pdk's local fields goes out instead of the
  * upstream's (which is let go), through header_filter (unless it comes
  * from there) and body_filter. After input it cannot trust (@must_close),
@@ -183,9 +191,7 @@ send_local (PorticoExchange *x, gboolean must_close, gboolean filter_headers)
       PorticoResult res = portico_phase_run (r, PORTICO_PHASE_HEADER_FILTER);
       if (res == PORTICO_ERROR)
         {
-          char body[128];
-          gsize len = portico_message_json (body, sizeof body, MSG_UNEXPECTED);
-          portico_response_set_local (r, 500, "application/json; charset=utf-8", body, len);
+          set_local_message (r, 500, MSG_UNEXPECTED);
         }
     }
   const char *body = r->local_body;
@@ -211,9 +217,7 @@ send_local (PorticoExchange *x, gboolean must_close, gboolean filter_headers)
 static void
 respond_local (PorticoExchange *x, int status, const char *message, gboolean must_close)
 {
-  char body[256];
-  gsize len = portico_message_json (body, sizeof body, message);
-  portico_response_set_local (&x->pdk, status, "application/json; charset=utf-8", body, len);
+  set_local_message (&x->pdk, status, message);
   send_local (x, must_close, TRUE);
 }
 
@@ -440,15 +444,9 @@ filter_response_head (PorticoExchange *x)
       return TRUE;
     }
   x->up->conn.failed = 1; /* its body stays unread */
-  if (res == PORTICO_RESPOND)
-    send_local (x, FALSE, FALSE);
-  else
-    {
-      char body[128];
-      gsize len = portico_message_json (body, sizeof body, MSG_UNEXPECTED);
-      portico_response_set_local (r, 500, "application/json; charset=utf-8", body, len);
-      send_local (x, FALSE, FALSE);
-    }
+  if (res != PORTICO_RESPOND)
+    set_local_message (r, 500, MSG_UNEXPECTED);
+  send_local (x, FALSE, FALSE);
   return FALSE;
 }
 

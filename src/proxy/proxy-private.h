@@ -181,7 +181,6 @@ void portico_respond_json (PorticoClient *client, int status, const char *messag
 /* Writes a complete response with these fields (framing ones skipped) and body. */
 void portico_respond_full (PorticoClient *client, int status, const PorticoHttpHeader *headers, gsize n_headers,
                            const char *body, gsize body_len, gboolean head_only, gboolean keep_alive);
-/* {"message":"..."} for @message (escaped). Returns the length. */
-gsize portico_message_json (char *out, gsize size, const char *message);
+
 
 G_END_DECLS

@@ -55,24 +55,6 @@ portico_proxy_date (PorticoProxy *proxy)
   return proxy->date;
 }
 
-gsize
-portico_message_json (char *out, gsize size, const char *message)
-{
-  gsize o = (gsize) g_snprintf (out, size, "{\"message\":\"");
-  for (const char *p = message; *p && o + 8 < size; p++)
-    {
-      guchar c = (guchar) *p;
-      if (c == '"' || c == '\\')
-        o += (gsize) g_snprintf (out + o, size - o, "\\%c", c);
-      else if (c < 0x20)
-        o += (gsize) g_snprintf (out + o, size - o, "\\u%04x", c);
-      else
-        out[o++] = (char) c;
-    }
-  o += (gsize) g_snprintf (out + o, size - o, "\"}");
-  return MIN (o, size - 1);
-}
-
 void
 portico_respond_full (PorticoClient *client, int status, const PorticoHttpHeader *headers, gsize n_headers,
                       const char *body, gsize body_len, gboolean head_only, gboolean keep_alive)
