@@ -51,6 +51,14 @@ JsonNode *portico_admin_status_json (const PorticoAdminSnapshot *snap);
 JsonNode *portico_admin_workers_json (const PorticoAdminSnapshot *snap);
 JsonNode *portico_admin_timers_json (const PorticoAdminSnapshot *snap);
 
+/* GET /traces: {"traces": [summary, ...]}, newest first. */
+JsonNode *portico_admin_traces_json (PorticoShm *shm);
+/* GET /traces/{id}: the summary, the phase order and every span; NULL
+ * when no ring holds a trace of that id (or it is not "SLOT-N"). */
+JsonNode *portico_admin_trace_json (PorticoShm *shm, const char *id);
+/* RFC 3339 in UTC with milliseconds; null for a time never set. */
+void portico_admin_add_time (JsonBuilder *b, const char *member, gint64 us);
+
 /* The Prometheus text exposition (format 0.0.4). */
 char *portico_admin_metrics_text (const PorticoAdminSnapshot *snap, gsize *length);
 

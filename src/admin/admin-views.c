@@ -106,9 +106,8 @@ add_ms (JsonBuilder *b, const char *member, guint64 us)
   json_builder_add_double_value (b, (double) us / 1000.0);
 }
 
-/* RFC 3339 in UTC with milliseconds; null for a time never set. */
-static void
-add_time (JsonBuilder *b, const char *member, gint64 us)
+void
+portico_admin_add_time (JsonBuilder *b, const char *member, gint64 us)
 {
   json_builder_set_member_name (b, member);
   if (us <= 0)
@@ -176,8 +175,8 @@ add_worker (JsonBuilder *b, const PorticoAdminWorker *w)
 
   json_builder_begin_object (b);
   add_worker_identity (b, w);
-  add_time (b, "started", s->started_us);
-  add_time (b, "updated", s->updated_us);
+  portico_admin_add_time (b, "started", s->started_us);
+  portico_admin_add_time (b, "updated", s->updated_us);
   for (guint i = 0; i < PORTICO_SHM_N_CONN_STATES; i++)
     conns[i] = s->connections[i];
   add_connections (b, "connections", conns);
@@ -239,7 +238,7 @@ portico_admin_status_json (const PorticoAdminSnapshot *snap)
   json_builder_begin_object (b);
   add_int (b, "master_pid", snap->master_pid);
   add_int (b, "generation", snap->generation);
-  add_time (b, "started", snap->master_started_us);
+  portico_admin_add_time (b, "started", snap->master_started_us);
   add_int (b, "uptime_s", snap->master_started_us > 0 && snap->now_us > snap->master_started_us
                             ? (snap->now_us - snap->master_started_us) / G_USEC_PER_SEC
                             : 0);

@@ -251,6 +251,21 @@ handle_metrics (PorticoAdmin *admin, SoupServerMessage *msg)
 }
 
 static void
+handle_traces (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  const char *path = g_uri_get_path (soup_server_message_get_uri (msg));
+  g_autoptr (JsonNode) root = NULL;
+  if (strcmp (path, "/traces") == 0)
+    root = portico_admin_traces_json (admin->ctx->shm);
+  else if ((root = portico_admin_trace_json (admin->ctx->shm, path + strlen ("/traces/"))) == NULL)
+    {
+      respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such trace (the ring keeps the last few per worker)");
+      return;
+    }
+  respond_json (msg, SOUP_STATUS_OK, root);
+}
+
+static void
 handle_get_config (PorticoAdmin *admin, SoupServerMessage *msg)
 {
   JsonNode *root = admin->config->root;
@@ -378,6 +393,8 @@ static const AdminRoute routes[] = {
   { "/timers", handle_timers, NULL },
   { "/config", handle_get_config, handle_post_config },
   { "/metrics", handle_metrics, NULL },
+  { "/traces", handle_traces, NULL },
+  { "/traces/", handle_traces, NULL }, /* a prefix: /traces/{id} */
 };
 
 static void
@@ -388,8 +405,13 @@ on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
   const AdminRoute *route = NULL;
 
   for (gsize i = 0; i < G_N_ELEMENTS (routes) && route == NULL; i++)
-    if (strcmp (path, routes[i].path) == 0)
-      route = &routes[i];
+    {
+      const char *p = routes[i].path;
+      gsize len = strlen (p);
+      gboolean prefix = p[len - 1] == '/';
+      if (prefix ? strncmp (path, p, len) == 0 && path[len] != '\0' : strcmp (path, p) == 0)
+        route = &routes[i];
+    }
   if (route == NULL)
     {
       respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such endpoint");

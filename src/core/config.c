@@ -75,7 +75,7 @@ static const char *const node_keys[] = {
   "client_header_timeout", "client_body_timeout", "send_timeout", "keepalive_timeout",
   "keepalive_requests", "max_request_line", "max_header_size", "upstream_keepalive_pool_size",
   "upstream_keepalive_max_requests", "upstream_keepalive_idle_timeout", "drain_timeout",
-  "admin_token", "reuseport", NULL,
+  "admin_token", "reuseport", "trace_token", "trace_sample", NULL,
 };
 
 static const struct {
@@ -97,6 +97,7 @@ static const struct {
   NODE_NUMBER (upstream_keepalive_max_requests, 1, PORTICO_CONFIG_MAX_MS, 1000),
   NODE_NUMBER (upstream_keepalive_idle_timeout, 1, PORTICO_CONFIG_MAX_MS, 60000),
   NODE_NUMBER (drain_timeout, 0, PORTICO_CONFIG_MAX_MS, 10000),
+  NODE_NUMBER (trace_sample, 0, 1000000000, 0),
 #undef NODE_NUMBER
 };
 
@@ -229,6 +230,15 @@ load_node (PorticoConfigLoader *ld, JsonObject *root)
     portico_json_reader_error (ld->r, "event_backend", "must be \"epoll\" or \"poll\"");
   portico_json_reader_get_nonempty_string (ld->r, object, "admin_token", &token);
   nc->admin_token = g_strdup (token);
+  token = NULL;
+  portico_json_reader_get_nonempty_string (ld->r, object, "trace_token", &token);
+  for (const char *c = token; c != NULL && *c; c++)
+    if (*c < 0x21 || *c > 0x7e) {
+      portico_json_reader_error (ld->r, "trace_token", "must be printable ASCII without spaces (it is a header value)");
+      token = NULL;
+      break;
+    }
+  nc->trace_token = g_strdup (token);
 
   if ((listen = portico_json_member (object, "listen"))) {
     portico_config_each_element (ld, object, "listen", load_listen, NULL);
@@ -279,6 +289,7 @@ portico_config_free (PorticoConfig *config)
   g_free (config->node.admin_listen);
   g_strfreev (config->node.module_path);
   g_free (config->node.admin_token);
+  g_free (config->node.trace_token);
   g_ptr_array_unref (config->plugins);
   g_ptr_array_unref (config->services);
   g_ptr_array_unref (config->routes);

@@ -50,6 +50,12 @@ typedef struct {
   guint drain_timeout; /* ms, default 10000: used by the node layer */
   char *admin_token;   /* NULL when unset */
   gboolean reuseport;
+
+  /* Traced requests (core/trace.h): a request carrying
+   * "X-Portico-Trace: <trace_token>" is traced (NULL: none is), and one
+   * request in trace_sample (0: none). */
+  char *trace_token;
+  guint trace_sample;
 } PorticoNodeConfig;
 
 typedef struct _PorticoUpstream PorticoUpstream;

@@ -29,6 +29,7 @@ struct _PorticoShm {
   guint8 *slots;
   gsize slot_stride;
   guint n_slots;
+  guint8 *traces; /* one ring of traced requests per slot */
   PorticoShdictHead *dict;
   PorticoShdictEntry *entries;
 };

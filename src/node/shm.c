@@ -41,6 +41,7 @@ typedef struct _PorticoShmHeader {
   guint32 table_size;
   guint64 size;
   guint64 slots_offset;
+  guint64 traces_offset;
   guint64 dict_offset;
   guint64 entries_offset;
   /* Written by the master only: scalars with atomic stores, the error
@@ -107,6 +108,23 @@ seq_read (const volatile guint32 *seq, void *dst, const void *src, gsize n)
   return FALSE;
 }
 
+/* --- traced requests --- */
+
+/* Each worker slot keeps its last PORTICO_SHM_TRACES traced requests, the
+ * record with id N at entry (N - 1) % PORTICO_SHM_TRACES. Only the slot's
+ * worker writes; readers copy an entry under its sequence counter. */
+typedef struct {
+  volatile guint32 seq;
+  guint32 reserved;
+  PorticoTraceRecord record;
+} TraceEntry;
+
+typedef struct {
+  guint64 last_id; /* the highest id put */
+  guint8 pad[PORTICO_SHM_ALIGN - sizeof (guint64)];
+  TraceEntry entries[PORTICO_SHM_TRACES];
+} __attribute__ ((aligned (PORTICO_SHM_ALIGN))) TraceRing;
+
 /* --- the zone --- */
 
 PorticoShm *
@@ -124,7 +142,8 @@ portico_shm_new (guint n_slots, guint dict_capacity, GError **error)
   portico_shdict_layout (dict_capacity, &dict);
   gsize stride = PORTICO_SHM_ALIGN_UP (sizeof (PorticoShmSlot), PORTICO_SHM_ALIGN);
   gsize slots_offset = PORTICO_SHM_ALIGN_UP (sizeof (Header), PORTICO_SHM_ALIGN);
-  gsize dict_offset = slots_offset + n_slots * stride;
+  gsize traces_offset = slots_offset + n_slots * stride;
+  gsize dict_offset = traces_offset + n_slots * sizeof (TraceRing);
   gsize entries_offset = dict_offset + dict.entries_offset;
   gsize size = PORTICO_SHM_ALIGN_UP (dict_offset + dict.size, (gsize) sysconf (_SC_PAGESIZE));
 
@@ -144,6 +163,7 @@ portico_shm_new (guint n_slots, guint dict_capacity, GError **error)
   shm->slots = shm->base + slots_offset;
   shm->slot_stride = stride;
   shm->n_slots = n_slots;
+  shm->traces = shm->base + traces_offset;
   shm->dict = (PorticoShdictHead *) (shm->base + dict_offset);
   shm->entries = (PorticoShdictEntry *) (shm->base + entries_offset);
 
@@ -154,6 +174,7 @@ portico_shm_new (guint n_slots, guint dict_capacity, GError **error)
   h->table_size = dict.table_size;
   h->size = size;
   h->slots_offset = slots_offset;
+  h->traces_offset = traces_offset;
   h->dict_offset = dict_offset;
   h->entries_offset = entries_offset;
   if (!portico_shdict_init (shm->dict, dict_capacity, dict.table_size, error))
@@ -345,4 +366,50 @@ guint64
 portico_shm_bucket_bound (guint i)
 {
   return portico_histogram_bound (i);
+}
+
+/* --- traced requests --- */
+
+static TraceRing *
+trace_ring (PorticoShm *shm, guint slot)
+{
+  return (TraceRing *) (shm->traces + slot * sizeof (TraceRing));
+}
+
+void
+portico_shm_trace_put (PorticoShm *shm, guint slot, const PorticoTraceRecord *record)
+{
+  g_return_if_fail (shm != NULL && slot < shm->n_slots && record->id > 0);
+  TraceRing *ring = trace_ring (shm, slot);
+  TraceEntry *e = &ring->entries[(record->id - 1) % PORTICO_SHM_TRACES];
+  seq_write_begin (&e->seq);
+  memcpy (&e->record, record, sizeof *record);
+  seq_write_end (&e->seq);
+  if (record->id > __atomic_load_n (&ring->last_id, __ATOMIC_RELAXED))
+    __atomic_store_n (&ring->last_id, record->id, __ATOMIC_RELEASE);
+}
+
+guint64
+portico_shm_trace_last_id (PorticoShm *shm, guint slot)
+{
+  g_return_val_if_fail (shm != NULL && slot < shm->n_slots, 0);
+  return __atomic_load_n (&trace_ring (shm, slot)->last_id, __ATOMIC_ACQUIRE);
+}
+
+gboolean
+portico_shm_trace_read (PorticoShm *shm, guint slot, guint index, PorticoTraceRecord *out)
+{
+  g_return_val_if_fail (shm != NULL && slot < shm->n_slots && index < PORTICO_SHM_TRACES, FALSE);
+  TraceEntry *e = &trace_ring (shm, slot)->entries[index];
+  if (!seq_read (&e->seq, out, &e->record, sizeof *out) || out->id == 0)
+    return FALSE;
+  out->n_spans = MIN (out->n_spans, PORTICO_TRACE_SPANS);
+  out->method[sizeof out->method - 1] = '\0';
+  out->path[sizeof out->path - 1] = '\0';
+  out->route[sizeof out->route - 1] = '\0';
+  out->service[sizeof out->service - 1] = '\0';
+  out->consumer[sizeof out->consumer - 1] = '\0';
+  for (guint i = 0; i < out->n_spans; i++)
+    out->spans[i].name[PORTICO_TRACE_NAME - 1] = '\0';
+  return TRUE;
 }

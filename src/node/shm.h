@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/trace.h"
+
 G_BEGIN_DECLS
 
 #define PORTICO_SHM_MAX_WORKERS 256
@@ -109,6 +111,20 @@ void portico_shm_slot_read (PorticoShm *shm, guint index, PorticoShmSlot *copy);
 guint portico_shm_bucket (guint64 us);
 /* The upper bound of bucket @i in microseconds (G_MAXUINT64 for the last). */
 guint64 portico_shm_bucket_bound (guint i);
+
+/* --- traced requests --- */
+
+#define PORTICO_SHM_TRACES 8 /* the last traced requests kept per worker slot */
+
+/* Keeps @record (its id > 0) in slot @slot's ring. Only that slot's worker
+ * calls it. */
+void portico_shm_trace_put (PorticoShm *shm, guint slot, const PorticoTraceRecord *record);
+/* The highest id put in @slot's ring, 0 when none: a worker that takes
+ * over the slot numbers its traces from there. */
+guint64 portico_shm_trace_last_id (PorticoShm *shm, guint slot);
+/* A consistent copy of entry @index (< PORTICO_SHM_TRACES) of @slot's
+ * ring; FALSE when it holds no record. */
+gboolean portico_shm_trace_read (PorticoShm *shm, guint slot, guint index, PorticoTraceRecord *out);
 
 /* --- the shared dictionary --- */
 

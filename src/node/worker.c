@@ -106,6 +106,14 @@ accept_resume (PorticoTimer *timer)
     accept_all (g_ptr_array_index (w->acceptors, i));
 }
 
+/* A traced request, into the worker's ring for GET /traces. */
+static void
+put_trace (const PorticoTraceRecord *record, gpointer data)
+{
+  PorticoWorker *w = data;
+  portico_shm_trace_put (w->shm, w->slot, record);
+}
+
 /* Copies the worker's figures into its shared-memory slot. */
 static void
 publish (PorticoWorker *w)
@@ -174,6 +182,12 @@ portico_worker_new (const PorticoConfig *config, GPtrArray *listeners, PorticoSh
         g_error ("cannot watch the listener %s: %s", a->listener->listen->address.text,
                  g_strerror (errno));
       g_ptr_array_add (w->acceptors, a);
+    }
+  if (shm != NULL)
+    {
+      PorticoTracer tracer = { .slot = slot, .last_id = portico_shm_trace_last_id (shm, slot),
+                               .put = put_trace, .data = w };
+      portico_proxy_set_tracer (w->proxy, &tracer);
     }
   if (shm != NULL)
     portico_timers_add (w->timers, "core", "publish-stats", PUBLISH_MS, PUBLISH_MS, publish_tick, w, NULL,

@@ -64,6 +64,7 @@ portico_exchange_free (PorticoProxy *proxy, PorticoExchange *x)
     }
   portico_timer_disarm (proxy->loop, &x->resume_timer);
   portico_buf_clear (&x->filter_buf);
+  portico_trace_discard (x);
   portico_request_finish (&x->pdk);
   if (proxy->free_exchanges->len < 64 && x->head_cap <= 4096)
     {
@@ -185,7 +186,9 @@ send_local (PorticoExchange *x, gboolean must_close, gboolean filter_headers)
     {
       portico_upstream_release (x->up, FALSE);
       x->up = NULL;
+      PORTICO_TRACE (x, portico_trace_upstream_end (x, TRUE));
     }
+  PORTICO_TRACE (x, portico_trace_enter (x, PORTICO_PHASE_HEADER_FILTER));
   if (filter_headers && portico_phase_wanted (r, PORTICO_PHASE_HEADER_FILTER))
     {
       PorticoResult res = portico_phase_run (r, PORTICO_PHASE_HEADER_FILTER);
@@ -194,6 +197,11 @@ send_local (PorticoExchange *x, gboolean must_close, gboolean filter_headers)
           set_local_message (r, 500, MSG_UNEXPECTED);
         }
     }
+  const char *trace_id = portico_trace_requested_id (x);
+  if (trace_id != NULL)
+    portico_header_table_set (r, &r->resp_headers, PORTICO_EDIT_SET, PORTICO_TRACE_ID_HEADER, trace_id);
+  PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_HEADER_FILTER));
+  PORTICO_TRACE (x, portico_trace_enter (x, PORTICO_PHASE_BODY_FILTER));
   const char *body = r->local_body;
   gsize body_len = r->local_body_len;
   if (portico_phase_wanted (r, PORTICO_PHASE_BODY_FILTER) &&
@@ -207,6 +215,7 @@ send_local (PorticoExchange *x, gboolean must_close, gboolean filter_headers)
   x->keep_client = can_keep_client (x) && body_read && !must_close;
   portico_respond_full (x->client, r->status, r->resp_headers.v, r->resp_headers.n, body, body_len,
                         x->req.method_id == PORTICO_METHOD_HEAD, x->keep_client);
+  PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_BODY_FILTER));
   x->status = r->status;
   x->resp_started = x->resp_done = TRUE;
   x->req_done = TRUE;
@@ -248,9 +257,11 @@ connect_upstream (PorticoExchange *x, gboolean fresh)
   const PorticoAddress *failed = fresh ? x->target : NULL;
   for (;;)
     {
+      PORTICO_TRACE (x, portico_trace_enter (x, PORTICO_PHASE_BALANCER));
       const PorticoAddress *target = portico_balancer_pick (proxy, x->service, x->target);
       if (target == NULL)
         {
+          PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_BALANCER));
           respond_local (x, 503, MSG_NO_PEER, FALSE);
           return FALSE;
         }
@@ -261,6 +272,8 @@ connect_upstream (PorticoExchange *x, gboolean fresh)
       if (portico_phase_wanted (r, PORTICO_PHASE_BALANCER))
         {
           PorticoResult res = portico_phase_run (r, PORTICO_PHASE_BALANCER);
+          if (res != PORTICO_CONTINUE)
+            PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_BALANCER));
           if (res == PORTICO_RESPOND)
             {
               send_local (x, FALSE, TRUE);
@@ -276,8 +289,10 @@ connect_upstream (PorticoExchange *x, gboolean fresh)
         r->upstream_sent_us = g_get_monotonic_time ();
       int err = 0;
       PorticoUpConn *up = portico_upstream_get (proxy, target, x, failed != NULL && target == failed, &err);
+      PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_BALANCER));
       if (up != NULL)
         {
+          PORTICO_TRACE (x, portico_trace_upstream_begin (x));
           x->up = up;
           up->requests++;
           up->conn.timer.func = up_on_timeout;
@@ -309,6 +324,7 @@ upstream_failed (PorticoExchange *x, gboolean timed_out, const char *why)
   else
     proxy->stats.upstream_failures++;
   g_info ("upstream %s: %s", x->target->text, why);
+  PORTICO_TRACE (x, portico_trace_upstream_end (x, TRUE));
 
   if (x->resp_started)
     return abort_exchange (x, why);
@@ -433,6 +449,8 @@ filter_response_head (PorticoExchange *x)
   PorticoRequest *r = &x->pdk;
   PorticoHttpResponse *resp = &x->resp;
   r->upstream_head_us = g_get_monotonic_time ();
+  PORTICO_TRACE (x, portico_trace_upstream_end (x, FALSE));
+  PORTICO_TRACE (x, portico_trace_enter (x, PORTICO_PHASE_HEADER_FILTER));
   if (portico_plan_is_empty (r->plan))
     return TRUE;
   /* Copied: the head leaves up->conn.in before log reads it. */
@@ -487,6 +505,8 @@ start_response (PorticoExchange *x)
   x->resp_started = TRUE;
   x->resp_done = x->resp_pipe.done && !x->filtering; /* filter_body() ends a filtered body */
   portico_client_set_state (client, PORTICO_CONN_WRITING);
+  PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_HEADER_FILTER));
+  PORTICO_TRACE (x, portico_trace_enter (x, PORTICO_PHASE_BODY_FILTER));
 }
 
 /* The upstream's body broke its framing. If not a byte of the response
@@ -677,13 +697,17 @@ run_log (PorticoExchange *x)
   if (r->finished_us != 0)
     return;
   r->finished_us = g_get_monotonic_time ();
-  if (!portico_phase_wanted (r, PORTICO_PHASE_LOG))
-    return;
-  if (!r->have_response)
-    r->status = x->status;
-  r->bytes_received = x->req.head_len + x->req_pipe.bytes;
-  r->bytes_sent = x->client->conn.bytes_out - x->client_bytes_at_start;
-  portico_phase_run (r, PORTICO_PHASE_LOG);
+  PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_BODY_FILTER));
+  PORTICO_TRACE (x, portico_trace_enter (x, PORTICO_PHASE_LOG));
+  if (portico_phase_wanted (r, PORTICO_PHASE_LOG))
+    {
+      if (!r->have_response)
+        r->status = x->status;
+      r->bytes_received = x->req.head_len + x->req_pipe.bytes;
+      r->bytes_sent = x->client->conn.bytes_out - x->client_bytes_at_start;
+      portico_phase_run (r, PORTICO_PHASE_LOG);
+    }
+  PORTICO_TRACE (x, portico_trace_finish (x));
 }
 
 static void
@@ -868,25 +892,36 @@ static void
 advance (PorticoExchange *x)
 {
   PorticoRequest *r = &x->pdk;
+  PorticoResult res;
   portico_client_set_state (x->client, PORTICO_CONN_ACTIVE);
   switch (x->stage)
     {
     case PORTICO_STAGE_REWRITE:
-      if (!phase_went_on (x, portico_phase_run (r, PORTICO_PHASE_REWRITE)))
+      PORTICO_TRACE (x, portico_trace_enter (x, PORTICO_PHASE_REWRITE));
+      res = portico_phase_run (r, PORTICO_PHASE_REWRITE);
+      if (res != PORTICO_YIELD)
+        PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_REWRITE));
+      if (!phase_went_on (x, res))
         return;
       x->stage = PORTICO_STAGE_ROUTE;
       /* fall through */
     case PORTICO_STAGE_ROUTE:
+      /* Routing opens access, as in Kong. */
+      PORTICO_TRACE (x, portico_trace_enter (x, PORTICO_PHASE_ACCESS));
       x->stage = PORTICO_STAGE_ACCESS;
       if (!route (x))
         {
+          PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_ACCESS));
           x->stage = PORTICO_STAGE_UPSTREAM;
           respond_local (x, 404, "no Route matched with those values", FALSE);
           break;
         }
       /* fall through */
     case PORTICO_STAGE_ACCESS:
-      if (!phase_went_on (x, portico_phase_run (r, PORTICO_PHASE_ACCESS)))
+      res = portico_phase_run (r, PORTICO_PHASE_ACCESS);
+      if (res != PORTICO_YIELD)
+        PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_ACCESS));
+      if (!phase_went_on (x, res))
         return;
       x->stage = PORTICO_STAGE_UPSTREAM;
       if (r->max_body > 0 && x->req.body == PORTICO_BODY_LENGTH && x->req.content_length > r->max_body)
@@ -935,6 +970,8 @@ portico_exchange_begin (PorticoExchange *x)
   x->path[x->path_len] = '\0';
   portico_request_start (&x->pdk, proxy->plan, &exchange_hooks, x, req, x->path, x->path_len, client->peer_ip,
                          client->peer_port, client->local_port);
+  if (G_UNLIKELY (proxy->tracer.put != NULL))
+    portico_trace_start (x);
 
   x->stage = PORTICO_STAGE_UPSTREAM;
   if (req->method_id == PORTICO_METHOD_CONNECT)

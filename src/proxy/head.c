@@ -277,6 +277,7 @@ portico_head_client_response (PorticoExchange *x, PorticoBuf *out)
     }
 
   const PorticoHttpHeader *via = NULL;
+  const char *trace_id = portico_trace_requested_id (x);
   for (size_t i = 0; i < n_fields; i++)
     {
       const PorticoHttpHeader *h = &fields[i];
@@ -287,6 +288,9 @@ portico_head_client_response (PorticoExchange *x, PorticoBuf *out)
           via = h;
           continue;
         }
+      /* The client asked this gateway for the id: one, ours. */
+      if (trace_id != NULL && portico_http_name_is (h->name, h->name_len, "x-portico-trace-id"))
+        continue;
       /* A body without a body (HEAD, 304) keeps the length it describes,
        * unless a module said the length changes (RFC 9110 8.6: then none). */
       if ((resp->body != PORTICO_BODY_NONE || r->length_removed) &&
@@ -305,6 +309,8 @@ portico_head_client_response (PorticoExchange *x, PorticoBuf *out)
       portico_buf_append (out, ", ", 2);
     }
   append_str (out, PORTICO_VIA "\r\n");
+  if (trace_id != NULL)
+    portico_buf_printf (out, PORTICO_TRACE_ID_HEADER ": %s\r\n", trace_id);
   if (!x->keep_client)
     append_str (out, "Connection: close\r\n");
   else if (x->req.version_minor == 0)

@@ -14,6 +14,7 @@ typedef struct _PorticoClient PorticoClient;
 typedef struct _PorticoExchange PorticoExchange;
 typedef struct _PorticoUpConn PorticoUpConn;
 typedef struct _PorticoUpPool PorticoUpPool;
+typedef struct _PorticoTraceState PorticoTraceState;
 
 /* A body in transit from one buffer to another, from one framing to
  * another: LENGTH -> LENGTH, CHUNKED -> CHUNKED or CLOSE, CLOSE -> CHUNKED
@@ -121,6 +122,7 @@ struct _PorticoExchange {
   PorticoBodyKind filter_to;
   guint64 filter_out_bytes;
   PorticoBuf filter_buf;
+  PorticoTraceState *trace; /* NULL unless this request is traced (trace.c) */
   /* Last, and not cleared between requests (6 KiB): the parser sets them. */
   PorticoHttpRequest req;   /* points into head */
   PorticoHttpResponse resp; /* points into up->conn.in until the head is sent */
@@ -138,6 +140,8 @@ struct _PorticoProxy {
   GPtrArray *free_exchanges;
   PorticoPlan *plan;       /* the modules' handlers, by priority */
   PorticoProxyStats stats;
+  PorticoTracer tracer;
+  guint64 trace_seen;      /* requests counted towards node.trace_sample */
   gboolean draining;
   gint64 date_second;
   char date[40];           /* "Sun, 06 Nov 1994 08:49:37 GMT" */
@@ -171,6 +175,22 @@ void portico_upstream_pools_free (PorticoProxy *proxy);
 /* head.c */
 void portico_head_upstream_request (PorticoExchange *x, PorticoBuf *out);
 void portico_head_client_response (PorticoExchange *x, PorticoBuf *out);
+
+/* trace.c: marks, each called only when x->trace is set (PORTICO_TRACE). */
+#define PORTICO_TRACE(x, call) \
+  do { if (G_UNLIKELY ((x)->trace != NULL)) call; } while (0)
+/* Traces the exchange when it asks with the token or falls on the sample. */
+void portico_trace_start (PorticoExchange *x);
+/* The id to give the client ("0-17"): only when it asked for the trace. */
+const char *portico_trace_requested_id (const PorticoExchange *x);
+void portico_trace_enter (PorticoExchange *x, PorticoPhase phase);
+void portico_trace_leave (PorticoExchange *x, PorticoPhase phase);
+void portico_trace_upstream_begin (PorticoExchange *x);
+void portico_trace_upstream_end (PorticoExchange *x, gboolean failed);
+/* After log: closes what is open, adds the module calls, hands the record
+ * to the tracer and forgets it. */
+void portico_trace_finish (PorticoExchange *x);
+void portico_trace_discard (PorticoExchange *x);
 
 /* respond.c */
 const char *portico_http_reason (int status);

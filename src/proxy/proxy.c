@@ -50,6 +50,12 @@ portico_proxy_set_modules (PorticoProxy *proxy, const PorticoModuleSet *modules)
   proxy->plan = portico_plan_new (modules);
 }
 
+void
+portico_proxy_set_tracer (PorticoProxy *proxy, const PorticoTracer *tracer)
+{
+  proxy->tracer = *tracer;
+}
+
 const PorticoProxyStats *
 portico_proxy_stats (PorticoProxy *proxy)
 {

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include "core/config.h"
 #include "core/histogram.h"
+#include "core/trace.h"
 #include "net/loop.h"
 #include "pdk/module-loader.h"
 
@@ -61,6 +62,17 @@ void portico_proxy_set_modules (PorticoProxy *proxy, const PorticoModuleSet *mod
 /* Where every handler call's duration goes (the worker's per-phase
  * histograms). One per process. */
 void portico_proxy_set_phase_recorder (void (*func) (PorticoPhase phase, guint64 us));
+
+/* Where traced requests go (core/trace.h): the worker's ring in the
+ * node's zone. Without one, no request is traced. */
+typedef struct {
+  guint slot;       /* the worker's slot: the first part of a trace id */
+  guint64 last_id;  /* ids go on from here */
+  void (*put) (const PorticoTraceRecord *record, gpointer data);
+  gpointer data;
+} PorticoTracer;
+
+void portico_proxy_set_tracer (PorticoProxy *proxy, const PorticoTracer *tracer);
 
 const PorticoProxyStats *portico_proxy_stats (PorticoProxy *proxy);
 

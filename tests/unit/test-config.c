@@ -900,6 +900,45 @@ test_address_invalid (void)
   }
 }
 
+/* ---- traced requests (node.trace_token, node.trace_sample) ------------------------- */
+
+static void
+test_trace_keys (void)
+{
+  g_test_summary ("Absent, the trace keys are off (no token, no sampling); the bounds and any "
+                  "printable ASCII token without spaces are taken as written.");
+  g_autoptr(PorticoConfig) defaults = load_text ("{'_format_version': '1'}");
+  g_assert_null (defaults->node.trace_token);
+  g_assert_cmpuint (defaults->node.trace_sample, ==, 0);
+
+  g_autoptr(PorticoConfig) set = load_text ("{'_format_version': '1', 'node': "
+                                            "{'trace_token': '!s3cret~', 'trace_sample': 1000000000}}");
+  g_assert_cmpstr (set->node.trace_token, ==, "!s3cret~");
+  g_assert_cmpuint (set->node.trace_sample, ==, 1000000000);
+
+  g_autoptr(PorticoConfig) low = load_text ("{'_format_version': '1', 'node': {'trace_token': 'x', 'trace_sample': 1}}");
+  g_assert_cmpstr (low->node.trace_token, ==, "x");
+  g_assert_cmpuint (low->node.trace_sample, ==, 1);
+}
+
+#define TOKEN_CHARS "node.trace_token: must be printable ASCII without spaces (it is a header value)"
+#define SAMPLE_RANGE "node.trace_sample: must be an integer between 0 and 1000000000"
+
+static const ErrorCase trace_error_cases[] = {
+  { "node-trace-token-empty", "'node': {'trace_token': ''}", { "node.trace_token: must not be empty" } },
+  { "node-trace-token-space", "'node': {'trace_token': 'a b'}", { TOKEN_CHARS } },
+  { "node-trace-token-tab", "'node': {'trace_token': 'a\\tb'}", { TOKEN_CHARS } },
+  { "node-trace-token-utf8", "'node': {'trace_token': 's\u00e9cret'}", { TOKEN_CHARS } },
+  { "node-trace-token-type", "'node': {'trace_token': 42}", { "node.trace_token: must be a string" } },
+  { "node-trace-token-array", "'node': {'trace_token': ['a']}", { "node.trace_token: must be a string" } },
+  { "node-trace-sample-negative", "'node': {'trace_sample': -1}", { SAMPLE_RANGE } },
+  { "node-trace-sample-big", "'node': {'trace_sample': 2e9}", { SAMPLE_RANGE } },
+  { "node-trace-sample-over", "'node': {'trace_sample': 1000000001}", { SAMPLE_RANGE } },
+  { "node-trace-sample-float", "'node': {'trace_sample': 1.5}", { SAMPLE_RANGE } },
+  { "node-trace-sample-string", "'node': {'trace_sample': '10'}", { SAMPLE_RANGE } },
+  { "node-trace-both", "'node': {'trace_sample': -1, 'trace_token': 'a b'}", { SAMPLE_RANGE, TOKEN_CHARS } },
+};
+
 int
 main (int argc, char **argv)
 {
@@ -922,5 +961,11 @@ main (int argc, char **argv)
   g_test_add_func ("/config/errors/file", test_error_file);
   g_test_add_func ("/config/address/parse", test_address_parse);
   g_test_add_func ("/config/address/invalid", test_address_invalid);
+  g_test_add_func ("/config/load/trace", test_trace_keys);
+  for (guint i = 0; i < G_N_ELEMENTS (trace_error_cases); i++) {
+    g_autofree char *path = g_strdup_printf ("/config/errors/%s", trace_error_cases[i].name);
+
+    g_test_add_data_func (path, &trace_error_cases[i], test_error_case);
+  }
   return g_test_run ();
 }

@@ -978,6 +978,209 @@ test_dict_killed_workers (void)
   run_in_subprocess (killed_workers, NULL);
 }
 
+/* --- traced requests --- */
+
+/* A record whose every field follows from @id, so a mix of two shows. */
+static void
+trace_fill (PorticoTraceRecord *rec, guint64 id)
+{
+  memset (rec, 0, sizeof *rec);
+  rec->id = id;
+  rec->slot = (guint32) (id % 3);
+  rec->status = (guint16) (100 + id % 500);
+  rec->requested = id % 2;
+  rec->n_spans = (guint8) (id % PORTICO_TRACE_SPANS + 1);
+  rec->spans_dropped = (guint32) (id % 5);
+  rec->wall_us = (gint64) id * 1000;
+  rec->start_us = (gint64) id * 7;
+  rec->duration_us = (gint64) id;
+  g_snprintf (rec->method, sizeof rec->method, "M%" G_GUINT64_FORMAT, id);
+  g_snprintf (rec->path, sizeof rec->path, "/orders/%" G_GUINT64_FORMAT, id);
+  g_snprintf (rec->route, sizeof rec->route, "route-%" G_GUINT64_FORMAT, id);
+  g_snprintf (rec->service, sizeof rec->service, "service-%" G_GUINT64_FORMAT, id);
+  g_snprintf (rec->consumer, sizeof rec->consumer, "consumer-%" G_GUINT64_FORMAT, id);
+  for (guint i = 0; i < rec->n_spans; i++)
+    {
+      PorticoTraceSpanRecord *sp = &rec->spans[i];
+      g_snprintf (sp->name, sizeof sp->name, "span-%" G_GUINT64_FORMAT "-%u", id, i);
+      sp->kind = (guint8) (i % 3);
+      sp->phase = (guint8) (i % PORTICO_SHM_N_PHASES);
+      sp->result = (gint8) (i % 4);
+      sp->start_us = rec->start_us + i;
+      sp->duration_us = (gint64) id;
+    }
+}
+
+static gboolean
+trace_is (const PorticoTraceRecord *rec, guint64 id)
+{
+  PorticoTraceRecord expected;
+  trace_fill (&expected, id);
+  return memcmp (rec, &expected, sizeof expected) == 0;
+}
+
+static void
+test_trace_empty (void)
+{
+  g_test_summary ("A new zone has no traces: every entry of every ring reads FALSE, last_id is 0.");
+  PorticoShm *shm = shm_new (3, 8);
+  PorticoTraceRecord rec;
+  for (guint slot = 0; slot < 3; slot++)
+    {
+      g_assert_cmpuint (portico_shm_trace_last_id (shm, slot), ==, 0);
+      for (guint i = 0; i < PORTICO_SHM_TRACES; i++)
+        g_assert_false (portico_shm_trace_read (shm, slot, i, &rec));
+    }
+  portico_shm_free (shm);
+}
+
+static void
+test_trace_round_trip (void)
+{
+  g_test_summary ("A record put in a slot's ring reads back byte for byte from entry 0, in a forked "
+                  "reader too; the other entries and the other slots stay empty.");
+  PorticoShm *shm = shm_new (2, 8);
+  PorticoTraceRecord rec, copy;
+  trace_fill (&rec, 1);
+  portico_shm_trace_put (shm, 1, &rec);
+  g_assert_cmpuint (portico_shm_trace_last_id (shm, 1), ==, 1);
+  g_assert_cmpuint (portico_shm_trace_last_id (shm, 0), ==, 0);
+  g_assert_true (portico_shm_trace_read (shm, 1, 0, &copy));
+  g_assert_true (trace_is (&copy, 1));
+  for (guint i = 1; i < PORTICO_SHM_TRACES; i++)
+    g_assert_false (portico_shm_trace_read (shm, 1, i, &copy));
+  for (guint i = 0; i < PORTICO_SHM_TRACES; i++)
+    g_assert_false (portico_shm_trace_read (shm, 0, i, &copy));
+
+  pid_t pid = fork_or_fail ();
+  if (pid == 0)
+    _exit (portico_shm_trace_read (shm, 1, 0, &copy) && trace_is (&copy, 1) ? CHILD_OK : CHILD_BAD_VALUE);
+  g_assert_cmpuint (reap_children (&pid, 1, CHILD_TIMEOUT_MS), ==, 1);
+  portico_shm_free (shm);
+}
+
+static void
+test_trace_ring (void)
+{
+  g_test_summary ("Id N lands at entry (N - 1) % 8 and last_id follows: after 20 puts the ring holds "
+                  "13..20; an older id put later does not lower last_id.");
+  PorticoShm *shm = shm_new (1, 8);
+  PorticoTraceRecord rec, copy;
+  for (guint64 id = 1; id <= 20; id++)
+    {
+      trace_fill (&rec, id);
+      portico_shm_trace_put (shm, 0, &rec);
+      g_assert_cmpuint (portico_shm_trace_last_id (shm, 0), ==, id);
+      g_assert_true (portico_shm_trace_read (shm, 0, (guint) ((id - 1) % PORTICO_SHM_TRACES), &copy));
+      g_assert_cmpuint (copy.id, ==, id);
+    }
+  for (guint i = 0; i < PORTICO_SHM_TRACES; i++)
+    {
+      g_assert_true (portico_shm_trace_read (shm, 0, i, &copy));
+      g_assert_cmpuint (copy.id, >=, 13);
+      g_assert_cmpuint ((copy.id - 1) % PORTICO_SHM_TRACES, ==, i);
+      g_assert_true (trace_is (&copy, copy.id));
+    }
+  trace_fill (&rec, 3);
+  portico_shm_trace_put (shm, 0, &rec);
+  g_assert_cmpuint (portico_shm_trace_last_id (shm, 0), ==, 20);
+  portico_shm_free (shm);
+}
+
+static void
+test_trace_unterminated (void)
+{
+  g_test_summary ("The zone is written by other processes, so a read never trusts it: strings that "
+                  "fill their field without a NUL come back cut and NUL-terminated, and n_spans over "
+                  "48 (255, or 'A' = 65) comes back as 48.");
+  PorticoShm *shm = shm_new (1, 8);
+  PorticoTraceRecord rec, copy;
+  memset (&rec, 'A', sizeof rec);
+  rec.id = 1;
+  portico_shm_trace_put (shm, 0, &rec);
+  g_assert_true (portico_shm_trace_read (shm, 0, 0, &copy));
+  g_assert_cmpuint (copy.n_spans, ==, PORTICO_TRACE_SPANS);
+  g_assert_cmpuint (strlen (copy.method), ==, sizeof copy.method - 1);
+  g_assert_cmpuint (strlen (copy.path), ==, PORTICO_TRACE_PATH - 1);
+  g_assert_cmpuint (strlen (copy.route), ==, PORTICO_TRACE_NAME - 1);
+  g_assert_cmpuint (strlen (copy.service), ==, PORTICO_TRACE_NAME - 1);
+  g_assert_cmpuint (strlen (copy.consumer), ==, PORTICO_TRACE_NAME - 1);
+  for (guint i = 0; i < copy.n_spans; i++)
+    g_assert_cmpuint (strlen (copy.spans[i].name), ==, PORTICO_TRACE_NAME - 1);
+
+  static const guint8 counts[][2] = { { 255, PORTICO_TRACE_SPANS }, { PORTICO_TRACE_SPANS + 1, PORTICO_TRACE_SPANS },
+                                      { PORTICO_TRACE_SPANS, PORTICO_TRACE_SPANS }, { 0, 0 } };
+  for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
+    {
+      trace_fill (&rec, 2);
+      rec.n_spans = counts[i][0];
+      portico_shm_trace_put (shm, 0, &rec);
+      g_assert_true (portico_shm_trace_read (shm, 0, 1, &copy));
+      g_assert_cmpuint (copy.n_spans, ==, counts[i][1]);
+    }
+  portico_shm_free (shm);
+}
+
+static void
+test_trace_untorn (void)
+{
+  g_test_summary ("While a forked worker puts ids 1, 9, 17, ... into the same entry in a loop, every "
+                  "copy the parent reads is one whole record, and last_id never goes back.");
+  PorticoShm *shm = shm_new (1, 8);
+  volatile gint *control = control_new ();
+  pid_t pid = fork_or_fail ();
+  if (pid == 0)
+    {
+      PorticoTraceRecord rec;
+      gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+      for (guint64 id = 1; !control[0] && g_get_monotonic_time () < end; id += PORTICO_SHM_TRACES)
+        {
+          trace_fill (&rec, id);
+          portico_shm_trace_put (shm, 0, &rec);
+          control[1] = 1;
+          for (volatile int spin = 0; spin < 200; spin++)
+            ;
+        }
+      _exit (CHILD_OK);
+    }
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (!control[1] && g_get_monotonic_time () < end)
+    g_usleep (100);
+  guint torn = 0, whole = 0, busy = 0, went_back = 0;
+  guint64 first = 0, last_id = 0, last_seen = 0;
+  PorticoTraceRecord copy;
+  /* Thousands of reads, and on until the writer got CPU time to move on. */
+  end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  for (guint i = 0; i < 20000 || (last_seen == first && g_get_monotonic_time () < end); i++)
+    {
+      guint64 now = portico_shm_trace_last_id (shm, 0);
+      went_back += now < last_id;
+      last_id = now;
+      if (!portico_shm_trace_read (shm, 0, 0, &copy))
+        {
+          busy++;
+          continue;
+        }
+      if (!trace_is (&copy, copy.id) || (copy.id - 1) % PORTICO_SHM_TRACES != 0)
+        torn++;
+      else
+        whole++;
+      if (first == 0)
+        first = copy.id;
+      last_seen = copy.id;
+    }
+  control[0] = 1;
+  g_assert_cmpuint (reap_children (&pid, 1, CHILD_TIMEOUT_MS), ==, 1);
+  g_test_message ("%u whole, %u torn, %u busy; ids %" G_GUINT64_FORMAT " .. %" G_GUINT64_FORMAT, whole, torn,
+                  busy, first, last_seen);
+  g_assert_cmpuint (torn, ==, 0);
+  g_assert_cmpuint (went_back, ==, 0);
+  g_assert_cmpuint (whole, >, 0);
+  g_assert_cmpuint (last_seen, >, first);
+  control_free (control);
+  portico_shm_free (shm);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -999,5 +1202,10 @@ main (int argc, char **argv)
   g_test_add_func ("/node/shm/dict/concurrent", test_dict_concurrent);
   g_test_add_func ("/node/shm/dict/owner-dead", test_dict_owner_dead);
   g_test_add_func ("/node/shm/dict/killed-workers", test_dict_killed_workers);
+  g_test_add_func ("/node/shm/trace/empty", test_trace_empty);
+  g_test_add_func ("/node/shm/trace/round-trip", test_trace_round_trip);
+  g_test_add_func ("/node/shm/trace/ring", test_trace_ring);
+  g_test_add_func ("/node/shm/trace/unterminated", test_trace_unterminated);
+  g_test_add_func ("/node/shm/trace/untorn", test_trace_untorn);
   return g_test_run ();
 }
