@@ -816,9 +816,9 @@ portico_master_run (const PorticoMasterOptions *options)
       master_free (m);
       return 1;
     }
+  PorticoAddress admin = { 0 };
   if (config->node.admin_listen != NULL && options->admin != NULL)
     {
-      PorticoAddress admin = { 0 };
       if (!portico_address_parse (config->node.admin_listen, 0, &admin, &error) ||
           (m->admin_fd = portico_sock_listen (&admin, FALSE, 128, &error)) < 0)
         {
@@ -829,14 +829,21 @@ portico_master_run (const PorticoMasterOptions *options)
           return 1;
         }
       m->runtime_dir = g_dir_make_tmp ("portico-XXXXXX", NULL);
-      for (guint i = 0; i < g->listeners->len; i++)
-        print_address ("listening", &((PorticoListener *) g_ptr_array_index (g->listeners, i))->listen->address);
-      print_address ("admin", &admin);
-      portico_address_clear (&admin);
     }
-  else
-    for (guint i = 0; i < g->listeners->len; i++)
-      print_address ("listening", &((PorticoListener *) g_ptr_array_index (g->listeners, i))->listen->address);
+
+  /* Before the addresses are printed: whoever reads them may signal at
+   * once, and must find the handlers there (they survive daemonize's fork:
+   * the self-pipe and the sigactions are inherited). */
+  guint ids[] = {
+    portico_signal_add (SIGCHLD, on_sigchld, m), portico_signal_add (SIGHUP, on_signal, m),
+    portico_signal_add (SIGQUIT, on_signal, m),  portico_signal_add (SIGTERM, on_signal, m),
+    portico_signal_add (SIGINT, on_signal, m),
+  };
+  for (guint i = 0; i < g->listeners->len; i++)
+    print_address ("listening", &((PorticoListener *) g_ptr_array_index (g->listeners, i))->listen->address);
+  if (m->admin_fd >= 0)
+    print_address ("admin", &admin);
+  portico_address_clear (&admin);
   fflush (stdout);
 
   if (options->daemonize)
@@ -844,11 +851,6 @@ portico_master_run (const PorticoMasterOptions *options)
   if (options->pid_file != NULL && !write_pid_file (options->pid_file, &error))
     g_warning ("pid file: %s", error->message);
 
-  guint ids[] = {
-    portico_signal_add (SIGCHLD, on_sigchld, m), portico_signal_add (SIGHUP, on_signal, m),
-    portico_signal_add (SIGQUIT, on_signal, m),  portico_signal_add (SIGTERM, on_signal, m),
-    portico_signal_add (SIGINT, on_signal, m),
-  };
   start_generation (m, g, options->config_path);
   g_main_loop_run (m->loop);
   for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
