@@ -203,9 +203,12 @@ count_shared (const RateLimitingConf *conf, const char *ident, gint64 now_ms, gi
         continue;
       RateLimitingPeriod period = (RateLimitingPeriod) p;
       rate_limiting_shared_key (keys[p], conf->instance, period, rate_limiting_window_start (now_ms, period), ident);
-      /* The window start is in the key, so a key only has to live until
-       * its window ends. */
-      if (!portico_shared_incr (keys[p], delta, rate_limiting_window_left_ms (now_ms, period), &usage[p]))
+      /* The window start is in the key, so a key only has to outlive its
+       * window, but it must: the dictionary's clock (monotonic) and ours
+       * (real time) tick apart, and a key gone a millisecond early lets
+       * the limit's worth through again at a busy window's end. A second
+       * more is plenty, and costs nothing. */
+      if (!portico_shared_incr (keys[p], delta, rate_limiting_window_left_ms (now_ms, period) + 1000, &usage[p]))
         {
           for (int q = 0; q < p; q++)
             if (conf->limits[q] > 0)

@@ -292,6 +292,32 @@ test_local_two_workers (void)
   g_assert_cmpint (ok, <=, 6);
 }
 
+static void
+test_shared_busy_windows (void)
+{
+  g_test_summary ("policy shared, second 3, two workers hammered for 2.5 s by 8 connections (tens of "
+                  "thousands of requests a second): at most 3 per clock second get through, so at most "
+                  "3 x 4 over the 4 windows the run touches. A window's key that expired a moment "
+                  "before its second ended (its TTL read on another clock) let 3 more through at "
+                  "each busy window's end.");
+  g_autofree char *json = config_for (2, FALSE, "{\"second\":3,\"policy\":\"shared\",\"limit_by\":\"ip\"}");
+  g_autoptr (PorticoTestGateway) g = portico_test_gateway_new (json, NULL, NULL);
+  g_autofree char *url = g_strdup_printf ("http://%s/busy", g->addr);
+  const char *argv[] = { portico_test_binary (), "traffic", "-c", "8", "-d", "2.5", "--json", url, NULL };
+  g_autofree char *out = NULL;
+  g_autoptr (GError) error = NULL;
+  g_assert_cmpint (portico_run_sync (argv, 20000, &out, NULL, &error), ==, 0);
+  g_autoptr (JsonNode) root = json_from_string (out, &error);
+  g_assert_no_error (error);
+  JsonObject *status = json_object_get_object_member (json_node_get_object (root), "status");
+  gint64 ok = json_object_get_int_member_with_default (status, "200", 0);
+  gint64 refused = json_object_get_int_member_with_default (status, "429", 0);
+  g_test_message ("200: %" G_GINT64_FORMAT ", 429: %" G_GINT64_FORMAT, ok, refused);
+  g_assert_cmpint (refused, >, 1000); /* busy enough to reach every window's end */
+  g_assert_cmpint (ok, >=, 3);
+  g_assert_cmpint (ok, <=, 3 * 4);
+}
+
 /* ---- configurations refused ---------------------------------------------------- */
 
 static void
@@ -334,6 +360,7 @@ main (int argc, char **argv)
                          "\"error_message\":\"Slow down\"}", test_hidden_headers_custom_error);
   g_test_add_func ("/modules/rate-limiting/gateway/shared-two-workers", test_shared_two_workers);
   g_test_add_func ("/modules/rate-limiting/gateway/local-two-workers", test_local_two_workers);
+  g_test_add_func ("/modules/rate-limiting/gateway/shared-busy-windows", test_shared_busy_windows);
   g_test_add_func ("/modules/rate-limiting/gateway/config-refused", test_config_refused);
   return g_test_run ();
 }
