@@ -6,40 +6,16 @@
  * traced request) and the keys its object may hold. Loading is table-driven
  * so that every kind gets the same selectors, bounds and errors; checking
  * reads the figure per variant and compares it with the bounds, and a
- * figure that is missing is a failure that says so.
+ * figure that is missing is a failure that says so. Two kinds are not
+ * figures: "phases" compares the traced request's phase order and
+ * "upstream_received" one header or field of what the service received.
  */
-#include "lab/expect.h"
+#include "lab/expect-private.h"
 
 #include "pdk/module-loader.h"
 
 #include <math.h>
 #include <string.h>
-
-typedef enum {
-  SIDE_CLIENT,
-  SIDE_GATEWAY,
-  SIDE_TRACE,
-  SIDE_EITHER, /* "ratio": the side of its "of" */
-} Side;
-
-typedef enum {
-  AGGREGATE_SUM,
-  AGGREGATE_MAX,
-} Aggregate;
-
-/* A bare number stands for {"min": N, "max": N}; "ratio" may compare it. */
-#define PLAIN (1u << 0)
-
-typedef struct {
-  const char *name;
-  PorticoFigure figure;
-  Side side;
-  guint flags;
-  Aggregate aggregate;   /* over nodes */
-  const char *label;     /* in the check's text */
-  const char *unit;      /* "" or " ms" */
-  const char *keys[9];   /* what its object may hold */
-} Kind;
 
 #define CLIENT_KIND(name, figure, label) \
   { name, figure, SIDE_CLIENT, PLAIN, AGGREGATE_SUM, label, "", \
@@ -54,9 +30,10 @@ static const Kind kinds[] = {
   { "errors", PORTICO_FIGURE_ERRORS, SIDE_CLIENT, PLAIN, AGGREGATE_SUM, "errors", "",
     { "variant", "traffic", "kind", "min", "max" } },
   { "latency", PORTICO_FIGURE_LATENCY, SIDE_CLIENT, 0, AGGREGATE_MAX, "latency", " ms",
-    { "variant", "traffic", "p", "min_ms", "max_ms", "over", "min_ratio", "max_ratio" } },
+    { "variant", "traffic", "p", "min_ms", "max_ms", "over", "over_traffic", "min_ratio",
+      "max_ratio" } },
   { "ratio", PORTICO_FIGURE_REQUESTS, SIDE_EITHER, 0, AGGREGATE_SUM, "ratio", "",
-    { "of", "variant", "over", "traffic", "node", "min", "max" } },
+    { "of", "variant", "over", "traffic", "over_traffic", "node", "over_node", "min", "max" } },
   CLIENT_KIND ("requests", PORTICO_FIGURE_REQUESTS, "requests"),
   CLIENT_KIND ("completed", PORTICO_FIGURE_COMPLETED, "completed"),
   CLIENT_KIND ("rps", PORTICO_FIGURE_RPS, "rps"),
@@ -82,6 +59,24 @@ static const Kind kinds[] = {
                 "gateway requests", ""),
   { "phases", PORTICO_FIGURE_PHASES, SIDE_TRACE, 0, AGGREGATE_SUM, "phases", "",
     { "variant", "order" } },
+  { "upstream_received", PORTICO_FIGURE_UPSTREAM_RECEIVED, SIDE_SERVICE, 0, AGGREGATE_SUM,
+    "upstream received", "", { "variant", "traffic", "header", "field", "equals", "contains",
+                               "present" } },
+};
+
+/* upstream_received's "field": members of the mock's echo. */
+static const char *const received_fields[] = { "method", "path", "query", "http_version", NULL };
+
+/* The ways a ratio divides: the key naming the denominator, the selector
+ * naming the numerator, and what both name. */
+static const struct {
+  const char *over;
+  const char *numerator;
+  const char *noun;
+} denominators[] = {
+  { "over", "variant", "variant" },
+  { "over_traffic", "traffic", "traffic entry" },
+  { "over_node", "node", "node" },
 };
 
 /* "of" of a ratio: any kind without a parameter, or a latency percentile. */
@@ -92,8 +87,8 @@ static const struct {
   { "p50", 50 }, { "p90", 90 }, { "p99", 99 }, { "p999", 99.9 }, { "max_latency", 100 },
 };
 
-static const Kind *
-kind_of_figure (PorticoFigure figure)
+const Kind *
+portico_expect_kind_of (PorticoFigure figure)
 {
   for (guint i = 0; i < G_N_ELEMENTS (kinds); i++) {
     if (kinds[i].figure == figure && kinds[i].side != SIDE_EITHER)
@@ -128,6 +123,10 @@ portico_expect_free (PorticoExpect *e)
   g_free (e->over);
   g_free (e->node);
   g_free (e->traffic);
+  g_free (e->field);
+  g_free (e->value);
+  g_free (e->over_traffic);
+  g_free (e->over_node);
   g_free (e);
 }
 
@@ -209,52 +208,107 @@ kind_allows (const Kind *kind, const char *key)
   return g_strv_contains (kind->keys, key);
 }
 
+/* A node name under @key, which must be one of the scenario's. */
+static char *
+load_node_name (PorticoJsonReader *r, JsonObject *object, const char *key,
+                const PorticoExpectNames *names)
+{
+  const char *node = NULL;
+
+  if (portico_json_reader_get_nonempty_string (r, object, key, &node) != PORTICO_JSON_FIELD_OK)
+    return NULL;
+  if (names_contain (names->nodes, node))
+    return g_strdup (node);
+  portico_json_reader_error (r, key, "unknown node \"%s\"", node);
+  return NULL;
+}
+
+/* A traffic entry under @key, by name or index: its name. */
+static char *
+load_traffic_name (PorticoJsonReader *r, JsonObject *object, const char *key,
+                   const PorticoExpectNames *names)
+{
+  JsonNode *traffic = portico_json_member (object, key);
+  guint n = names->traffic ? g_strv_length ((GStrv) names->traffic) : 0;
+
+  if (!traffic)
+    return NULL;
+  if (portico_json_string (traffic)) {
+    if (names_contain (names->traffic, json_node_get_string (traffic)))
+      return g_strdup (json_node_get_string (traffic));
+    portico_json_reader_error (r, key, "unknown traffic entry \"%s\"",
+                               json_node_get_string (traffic));
+  } else if (JSON_NODE_HOLDS_VALUE (traffic) &&
+             json_node_get_value_type (traffic) == G_TYPE_INT64) {
+    gint64 index = json_node_get_int (traffic);
+
+    if (index >= 0 && index < n)
+      return g_strdup (names->traffic[index]);
+    portico_json_reader_error (r, key, "no traffic entry %" G_GINT64_FORMAT " (there %s %u)",
+                               index, n == 1 ? "is" : "are", n);
+  } else {
+    portico_json_reader_error (r, key, "must be a traffic entry's name or index");
+  }
+  return NULL;
+}
+
+/* over, over_traffic, over_node: at most one, each with its numerator,
+ * and the two sides apart. */
+static void
+load_denominator (PorticoJsonReader *r, JsonObject *object, const Kind *kind, PorticoExpect *e)
+{
+  /* In the order of denominators[]. */
+  const char *numerators[] = { e->variant, e->traffic, e->node };
+  const char *given[] = { e->over, e->over_traffic, e->over_node };
+  const char *first = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (denominators); i++) {
+    const char *key = denominators[i].over;
+
+    if (!kind_allows (kind, key) || !portico_json_member (object, key))
+      continue;
+    if (first)
+      portico_json_reader_error (r, key, "excludes %s: a ratio compares variants, traffic "
+                                         "entries or nodes, one pair at a time", first);
+    else if (!portico_json_member (object, denominators[i].numerator))
+      portico_json_reader_error (r, key, "needs %s: the ratio is %s over %s",
+                                 denominators[i].numerator, denominators[i].numerator, key);
+    else if (given[i] && numerators[i] && g_str_equal (given[i], numerators[i]))
+      portico_json_reader_error (r, key, "must not be the %s itself", denominators[i].noun);
+    first = first ? first : key;
+  }
+  /* A traffic entry named "overall" would be read as all traffic together. */
+  for (guint i = 0; e->over_traffic && i < 2; i++) {
+    if (g_strcmp0 (i ? e->over_traffic : e->traffic, "overall") == 0)
+      portico_json_reader_error (r, i ? "over_traffic" : "traffic",
+                                 "must be one traffic entry, not \"overall\" (the sum of all)");
+  }
+}
+
 /* The selectors @kind takes; the others are already unknown keys. */
 static void
 load_selectors (PorticoJsonReader *r, JsonObject *object, const Kind *kind, PorticoExpect *e,
                 const PorticoExpectNames *names)
 {
-  JsonNode *traffic = kind_allows (kind, "traffic") ? portico_json_member (object,
-                                                                           "traffic") : NULL;
-  const char *node = NULL;
+  static const struct {
+    const char *key;
+    char *(*load) (PorticoJsonReader *, JsonObject *, const char *, const PorticoExpectNames *);
+    gsize offset;
+  } selectors[] = {
+    { "variant", load_variant_name, G_STRUCT_OFFSET (PorticoExpect, variant) },
+    { "over", load_variant_name, G_STRUCT_OFFSET (PorticoExpect, over) },
+    { "node", load_node_name, G_STRUCT_OFFSET (PorticoExpect, node) },
+    { "over_node", load_node_name, G_STRUCT_OFFSET (PorticoExpect, over_node) },
+    { "traffic", load_traffic_name, G_STRUCT_OFFSET (PorticoExpect, traffic) },
+    { "over_traffic", load_traffic_name, G_STRUCT_OFFSET (PorticoExpect, over_traffic) },
+  };
 
-  e->variant = load_variant_name (r, object, "variant", names);
-  if (kind_allows (kind, "over") && portico_json_member (object, "over")) {
-    e->over = load_variant_name (r, object, "over", names);
-    if (!portico_json_member (object, "variant"))
-      portico_json_reader_error (r, "over", "needs variant: the ratio is variant over over");
-    else if (e->over && e->variant && g_str_equal (e->over, e->variant))
-      portico_json_reader_error (r, "over", "must not be the variant itself");
+  for (guint i = 0; i < G_N_ELEMENTS (selectors); i++) {
+    if (kind_allows (kind, selectors[i].key))
+      G_STRUCT_MEMBER (char *, e, selectors[i].offset) =
+        selectors[i].load (r, object, selectors[i].key, names);
   }
-  if (kind_allows (kind, "node") &&
-      portico_json_reader_get_nonempty_string (r, object, "node", &node) == PORTICO_JSON_FIELD_OK) {
-    if (names_contain (names->nodes, node))
-      e->node = g_strdup (node);
-    else
-      portico_json_reader_error (r, "node", "unknown node \"%s\"", node);
-  }
-  if (!traffic)
-    return;
-  if (portico_json_string (traffic)) {
-    if (names_contain (names->traffic, json_node_get_string (traffic)))
-      e->traffic = g_strdup (json_node_get_string (traffic));
-    else
-      portico_json_reader_error (r, "traffic", "unknown traffic entry \"%s\"",
-                                 json_node_get_string (traffic));
-  } else if (JSON_NODE_HOLDS_VALUE (traffic) &&
-             json_node_get_value_type (traffic) == G_TYPE_INT64) {
-    guint n = names->traffic ? g_strv_length ((GStrv) names->traffic) : 0;
-    gint64 index = json_node_get_int (traffic);
-
-    if (index >= 0 && index < n)
-      e->traffic = g_strdup (names->traffic[index]);
-    else
-      portico_json_reader_error (r, "traffic",
-                                 "no traffic entry %" G_GINT64_FORMAT " (there %s %u)",
-                                 index, n == 1 ? "is" : "are", n);
-  } else {
-    portico_json_reader_error (r, "traffic", "must be a traffic entry's name or index");
-  }
+  load_denominator (r, object, kind, e);
 }
 
 static void
@@ -302,7 +356,7 @@ load_parameter (PorticoJsonReader *r, JsonObject *object, const Kind *kind, Port
 {
   static const double percentiles[] = { 50, 90, 99, 99.9, 100 };
   JsonNode *node;
-  const char *text;
+  const char *text, *over;
 
   switch (kind->figure) {
   case PORTICO_FIGURE_STATUS:
@@ -353,17 +407,15 @@ load_parameter (PorticoJsonReader *r, JsonObject *object, const Kind *kind, Port
     }
     if (node && isnan (e->percentile))
       portico_json_reader_error (r, "p", "must be one of: 50, 90, 99, 99.9, 100");
-    if (e->over && (text = first_member (object, "min_ms", "max_ms")))
-      portico_json_reader_error (r, text, "cannot be used with over: bound the ratio with "
-                                          "min_ratio or max_ratio");
-    else if (!portico_json_member (object, "over") &&
-             (text = first_member (object, "min_ratio", "max_ratio")))
-      portico_json_reader_error (r, text, "needs variant and over: the ratio of two variants' "
-                                          "latencies");
-    else if (portico_json_member (object, "over"))
-      load_bounds (r, object, e, "min_ratio", "max_ratio");
+    over = first_member (object, "over", "over_traffic");
+    if (over && (text = first_member (object, "min_ms", "max_ms")))
+      portico_json_reader_error (r, text, "cannot be used with %s: bound the ratio with "
+                                          "min_ratio or max_ratio", over);
+    else if (!over && (text = first_member (object, "min_ratio", "max_ratio")))
+      portico_json_reader_error (r, text, "needs over (with variant) or over_traffic (with "
+                                          "traffic): the ratio of two latencies");
     else
-      load_bounds (r, object, e, "min_ms", "max_ms");
+      load_bounds (r, object, e, over ? "min_ratio" : "min_ms", over ? "max_ratio" : "max_ms");
     break;
   case PORTICO_FIGURE_TIMERS_BY_OWNER_MAX:
     if ((text = portico_json_reader_require_string (r, object, "owner")))
@@ -379,6 +431,63 @@ load_parameter (PorticoJsonReader *r, JsonObject *object, const Kind *kind, Port
   }
 }
 
+/* upstream_received: the traffic entry (the first by default), header or
+ * field, and one of equals, contains, present. */
+static void
+load_received (PorticoJsonReader *r, JsonObject *object, PorticoExpect *e,
+               const PorticoExpectNames *names)
+{
+  /* In the order of PorticoExpectMatch. */
+  static const char *const matches[] = { "equals", "contains", "present" };
+  const char *header = NULL, *field = NULL, *first = NULL;
+
+  if (!portico_json_member (object, "traffic") && names->traffic && names->traffic[0])
+    e->traffic = g_strdup (names->traffic[0]);
+  else if (!portico_json_member (object, "traffic"))
+    portico_json_reader_error (r, NULL, "needs a traffic entry to send (the scenario has none)");
+  if (portico_json_reader_get_nonempty_string (r, object, "header",
+                                               &header) == PORTICO_JSON_FIELD_OK) {
+    /* RFC 9110 token characters: anything else never names a header. */
+    if (header[strspn (header, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789!#$%&'*+-.^_`|~")])
+      portico_json_reader_error (r, "header", "is not a valid header name");
+    else
+      e->header = g_strdup (header);
+  }
+  if (portico_json_member (object, "header") && portico_json_member (object, "field"))
+    portico_json_reader_error (r, "field", "excludes header: check one header or one field");
+  else if (portico_json_reader_get_string (r, object, "field", &field) == PORTICO_JSON_FIELD_OK &&
+           !g_strv_contains (received_fields, field))
+    portico_json_reader_error (r, "field", "must be one of: method, path, query, http_version");
+  else if (field)
+    e->field = g_strdup (field);
+  else if (!portico_json_member (object, "header") && !portico_json_member (object, "field"))
+    portico_json_reader_error (r, NULL, "needs header or field: what the service received");
+
+  for (guint i = 0; i < G_N_ELEMENTS (matches); i++) {
+    const char *value = NULL;
+
+    if (!portico_json_member (object, matches[i]))
+      continue;
+    if (first) {
+      portico_json_reader_error (r, matches[i], "excludes %s: compare one way: equals, contains "
+                                                "or present", first);
+      continue;
+    }
+    first = matches[i];
+    e->match = (PorticoExpectMatch) i;
+    if (e->match == PORTICO_EXPECT_PRESENT)
+      portico_json_reader_get_bool (r, object, matches[i], &e->present);
+    else if ((e->match == PORTICO_EXPECT_EQUALS
+                ? portico_json_reader_get_string (r, object, matches[i], &value)
+                : portico_json_reader_get_nonempty_string (r, object, matches[i],
+                                                           &value)) == PORTICO_JSON_FIELD_OK)
+      e->value = g_strdup (value);
+  }
+  if (!first)
+    portico_json_reader_error (r, NULL, "needs equals, contains or present: what to compare with");
+}
+
 /* "ratio": {"of": FIGURE, "variant", "over", ...}: the figure is "of"'s. */
 static const Kind *
 load_ratio_of (PorticoJsonReader *r, JsonObject *object, PorticoExpect *e)
@@ -392,7 +501,7 @@ load_ratio_of (PorticoJsonReader *r, JsonObject *object, PorticoExpect *e)
     if (g_str_equal (of, latency_names[i].name)) {
       e->figure = PORTICO_FIGURE_LATENCY;
       e->percentile = latency_names[i].percentile;
-      return kind_of_figure (PORTICO_FIGURE_LATENCY);
+      return portico_expect_kind_of (PORTICO_FIGURE_LATENCY);
     }
   }
   kind = kind_named (of);
@@ -442,24 +551,29 @@ load_spec (PorticoJsonReader *r, const Kind *kind, JsonNode *spec, const Portico
     load_selectors (r, object, kind, e, names);
     if (kind->side == SIDE_EITHER) {
       figure_kind = load_ratio_of (r, object, e);
-      if (!portico_json_member (object, "variant"))
-        portico_json_reader_error (r, "variant", "is required: a ratio is variant over over");
-      if (!portico_json_member (object, "over"))
-        portico_json_reader_error (r, "over", "is required: a ratio is variant over over");
+      if (!first_member (object, "over", "over_traffic") &&
+          !portico_json_member (object, "over_node"))
+        portico_json_reader_error (r, "over", "is required (or over_traffic, or over_node): a "
+                                              "ratio is one figure over another");
       load_bounds (r, object, e, NULL, NULL);
+    } else if (kind->figure == PORTICO_FIGURE_UPSTREAM_RECEIVED) {
+      load_received (r, object, e, names);
     } else {
       load_parameter (r, object, kind, e);
     }
-    if (figure_kind && figure_kind->side != SIDE_CLIENT && e->traffic)
-      portico_json_reader_error (r, "traffic", "does not apply to a gateway figure");
-    if (figure_kind && figure_kind->side != SIDE_GATEWAY && e->node)
-      portico_json_reader_error (r, "node", "does not apply to a client figure");
+    if (figure_kind && figure_kind->side == SIDE_GATEWAY && (e->traffic || e->over_traffic))
+      portico_json_reader_error (r, e->traffic ? "traffic" : "over_traffic",
+                                 "does not apply to a gateway figure");
+    if (figure_kind && figure_kind->side == SIDE_CLIENT && (e->node || e->over_node))
+      portico_json_reader_error (r, e->node ? "node" : "over_node",
+                                 "does not apply to a client figure");
   }
-  if (e->figure != PORTICO_FIGURE_PHASES && !e->has_min && !e->has_max &&
-      portico_json_reader_get_errors (r)->len == errors)
+  if (e->figure != PORTICO_FIGURE_PHASES && e->figure != PORTICO_FIGURE_UPSTREAM_RECEIVED &&
+      !e->has_min && !e->has_max && portico_json_reader_get_errors (r)->len == errors)
     portico_json_reader_error (r, NULL, "needs a bound: %s",
                                e->figure == PORTICO_FIGURE_LATENCY
-                                 ? (e->over ? "min_ratio or max_ratio" : "min_ms or max_ms")
+                                 ? (e->over || e->over_traffic ? "min_ratio or max_ratio"
+                                                               : "min_ms or max_ms")
                                  : e->figure == PORTICO_FIGURE_STATUS ||
                                        e->figure == PORTICO_FIGURE_HEADER_SEEN
                                    ? "min, max, min_ratio or max_ratio"
@@ -509,324 +623,3 @@ portico_expect_load (PorticoJsonReader *reader, JsonNode *node, const PorticoExp
   return e;
 }
 
-/* ---- checking ----------------------------------------------------------------------- */
-
-/* Integers as such, others with four significant digits (0.9985, 12.35). */
-static char *
-format_value (double value)
-{
-  char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-  if (value == floor (value) && fabs (value) < 1e15)
-    return g_strdup_printf ("%.0f", value);
-  return g_strdup (g_ascii_formatd (buffer, sizeof buffer, fabs (value) >= 100 ? "%.1f" : "%.4g",
-                                    value));
-}
-
-/* What the figure is called in a check's text: "p99 latency", "status 429
- * ratio", "header x-id seen", with its selectors. */
-static char *
-figure_label (const PorticoExpect *e)
-{
-  const Kind *kind = kind_of_figure (e->figure);
-  GString *label = g_string_new (NULL);
-  g_autofree char *p = NULL;
-
-  switch (e->figure) {
-  case PORTICO_FIGURE_STATUS:
-    if (e->status_code < 10)
-      g_string_append_printf (label, "status %uxx", e->status_code);
-    else
-      g_string_append_printf (label, "status %u", e->status_code);
-    break;
-  case PORTICO_FIGURE_HEADER_SEEN:
-    g_string_append_printf (label, "header %s seen", e->header);
-    break;
-  case PORTICO_FIGURE_ERRORS:
-    g_string_append_printf (label, "%s%s",
-                            e->error_kind >= 0 ? portico_traffic_error_name (e->error_kind) : "",
-                            e->error_kind >= 0 ? " errors" : "errors");
-    break;
-  case PORTICO_FIGURE_LATENCY:
-    p = format_value (e->percentile);
-    g_string_append_printf (label, e->percentile == 100 ? "max latency" : "p%s latency", p);
-    break;
-  case PORTICO_FIGURE_TIMERS_BY_OWNER_MAX:
-    g_string_append_printf (label, "timers pending max of %s", e->owner);
-    break;
-  default:
-    g_string_append (label, kind->label);
-    break;
-  }
-  if (e->per_request)
-    g_string_append (label, " ratio");
-  else if (e->figure == PORTICO_FIGURE_STATUS)
-    g_string_append (label, " count");
-  if (e->traffic)
-    g_string_append_printf (label, " of traffic %s", e->traffic);
-  if (e->node)
-    g_string_append_printf (label, " on node %s", e->node);
-  return g_string_free (label, FALSE);
-}
-
-static double
-client_value (const PorticoExpect *e, const PorticoTrafficFigures *f, char **missing)
-{
-  double latencies[] = { f->p50_ms, f->p90_ms, f->p99_ms, f->p999_ms, f->max_ms };
-  double percentiles[] = { 50, 90, 99, 99.9, 100 };
-  guint64 count;
-
-  switch (e->figure) {
-  case PORTICO_FIGURE_REQUESTS:
-    return (double) f->requests;
-  case PORTICO_FIGURE_COMPLETED:
-    return (double) f->completed;
-  case PORTICO_FIGURE_CONNECTIONS_OPENED:
-    return (double) f->connections_opened;
-  case PORTICO_FIGURE_RPS:
-    if (isnan (f->rps))
-      *missing = g_strdup ("the rate was not measured");
-    return f->rps;
-  case PORTICO_FIGURE_SUCCESS_RATIO:
-    if (f->requests == 0)
-      *missing = g_strdup ("no request was sent");
-    return (double) (portico_traffic_figures_status (f, 2) + portico_traffic_figures_status (f,
-                                                                                             3)) /
-           (double) f->requests;
-  case PORTICO_FIGURE_ERRORS:
-    if (e->error_kind >= 0)
-      return (double) f->errors[e->error_kind];
-    return (double) portico_traffic_figures_errors (f);
-  case PORTICO_FIGURE_STATUS:
-    if (e->per_request && f->requests == 0)
-      *missing = g_strdup ("no request was sent");
-    count = portico_traffic_figures_status (f, e->status_code);
-    return e->per_request ? (double) count / (double) f->requests : (double) count;
-  case PORTICO_FIGURE_HEADER_SEEN: {
-    guint64 *seen = f->headers_seen ? g_hash_table_lookup (f->headers_seen, e->header) : NULL;
-
-    if (!seen)
-      *missing = g_strdup_printf ("header %s was not counted", e->header);
-    else if (e->per_request && f->completed == 0)
-      *missing = g_strdup ("no request completed");
-    else
-      return e->per_request ? (double) *seen / (double) f->completed : (double) *seen;
-    return NAN;
-  }
-  case PORTICO_FIGURE_LATENCY:
-    for (guint i = 0; i < G_N_ELEMENTS (percentiles); i++) {
-      if (percentiles[i] == e->percentile && f->completed > 0 && !isnan (latencies[i]))
-        return latencies[i];
-    }
-    *missing = g_strdup ("no request completed");
-    return NAN;
-  default:
-    g_return_val_if_reached (NAN);
-  }
-}
-
-/* A count of -1 was not collected. */
-static double
-known (gint64 count)
-{
-  return count < 0 ? NAN : (double) count;
-}
-
-static double
-node_value (const PorticoExpect *e, const PorticoNodeFigures *n)
-{
-  gint64 *owner;
-
-  switch (e->figure) {
-  case PORTICO_FIGURE_WORKERS_RESPAWNED: return known (n->workers_respawned);
-  case PORTICO_FIGURE_RELOADS: return known (n->reloads);
-  case PORTICO_FIGURE_RELOAD_FAILURES: return known (n->reload_failures);
-  case PORTICO_FIGURE_TIMERS_PENDING_MAX: return known (n->timers_pending_max);
-  case PORTICO_FIGURE_LOOP_LAG_MAX_MS: return n->loop_lag_max_ms;
-  case PORTICO_FIGURE_UPSTREAM_CONNECTS: return known (n->upstream_connects);
-  case PORTICO_FIGURE_UPSTREAM_REUSES: return known (n->upstream_reuses);
-  case PORTICO_FIGURE_GATEWAY_REQUESTS: return known (n->requests);
-  case PORTICO_FIGURE_TIMERS_BY_OWNER_MAX:
-    if (!n->timers_by_owner_max)
-      return NAN;
-    /* An owner that never had a timer is not listed: it had none. */
-    owner = g_hash_table_lookup (n->timers_by_owner_max, e->owner);
-    return owner ? (double) *owner : 0;
-  default:
-    g_return_val_if_reached (NAN);
-  }
-}
-
-/* The figure in one variant; NAN with *@missing set when it is not there. */
-static double
-figure_value (const PorticoExpect *e, const PorticoVariantResults *v, char **missing)
-{
-  const Kind *kind = kind_of_figure (e->figure);
-  double total = 0;
-  guint counted = 0;
-
-  if (kind->side == SIDE_CLIENT) {
-    PorticoTrafficFigures *f = e->traffic ? portico_variant_results_find_traffic (v, e->traffic)
-                                          : v->overall;
-
-    if (!f) {
-      *missing = e->traffic ? g_strdup_printf ("no figures for traffic %s", e->traffic)
-                            : g_strdup ("no traffic figures");
-      return NAN;
-    }
-    return client_value (e, f, missing);
-  }
-  for (guint i = 0; i < v->nodes->len; i++) {
-    PorticoNodeFigures *n = g_ptr_array_index (v->nodes, i);
-    double value;
-
-    if (e->node && !g_str_equal (e->node, n->node))
-      continue;
-    if (isnan (value = node_value (e, n))) {
-      *missing = g_strdup_printf ("node %s did not report it", n->node);
-      return NAN;
-    }
-    total = kind->aggregate == AGGREGATE_SUM ? total + value : MAX (total, value);
-    counted++;
-  }
-  if (counted == 0) {
-    *missing = e->node ? g_strdup_printf ("no figures from node %s", e->node)
-                       : g_strdup ("no figures from any node");
-    return NAN;
-  }
-  return total;
-}
-
-static gboolean
-within (const PorticoExpect *e, double value)
-{
-  return (!e->has_min || value >= e->min) && (!e->has_max || value <= e->max);
-}
-
-/* "0.998 >= 0.99", "3 > 2", "1 == 1", "7 not in [1, 5]". */
-static char *
-compare_text (const PorticoExpect *e, double value, const char *unit)
-{
-  g_autofree char *v = format_value (value);
-  g_autofree char *lo = format_value (e->min);
-  g_autofree char *hi = format_value (e->max);
-  gboolean ok = within (e, value);
-
-  if (e->has_min && e->has_max && e->min == e->max)
-    return g_strdup_printf ("%s%s %s %s%s", v, unit, ok ? "==" : "!=", lo, unit);
-  if (e->has_min && e->has_max)
-    return g_strdup_printf ("%s%s %s [%s, %s]%s", v, unit, ok ? "in" : "not in", lo, hi, unit);
-  if (e->has_min)
-    return g_strdup_printf ("%s%s %s %s%s", v, unit, ok ? ">=" : "<", lo, unit);
-  return g_strdup_printf ("%s%s %s %s%s", v, unit, ok ? "<=" : ">", hi, unit);
-}
-
-static gboolean
-check_phases (const PorticoExpect *e, const PorticoVariantResults *v, char **text)
-{
-  g_autofree char *expected = g_strjoinv (" > ", e->phases);
-  g_autofree char *got = v->phases ? g_strjoinv (" > ", v->phases) : NULL;
-
-  if (!got) {
-    *text = g_strdup ("phases: no request was traced");
-    return FALSE;
-  }
-  if (g_strv_equal ((const char *const *) e->phases, (const char *const *) v->phases)) {
-    *text = g_strdup_printf ("phases %s, as expected", got);
-    return TRUE;
-  }
-  *text = g_strdup_printf ("phases %s, expected %s", got, expected);
-  return FALSE;
-}
-
-static gboolean
-check_variant (const PorticoExpect *e, const PorticoResults *results,
-               const PorticoVariantResults *v, char **text)
-{
-  const Kind *kind = kind_of_figure (e->figure);
-  g_autofree char *label = figure_label (e);
-  g_autofree char *missing = NULL;
-  g_autofree char *compared = NULL;
-  const PorticoVariantResults *over;
-  double value, base = NAN;
-
-  if (e->figure == PORTICO_FIGURE_PHASES)
-    return check_phases (e, v, text);
-  value = figure_value (e, v, &missing);
-  if (!missing && e->over) {
-    if (!(over = portico_results_find_variant (results, e->over)))
-      missing = g_strdup_printf ("no results for variant %s", e->over);
-    else if (!isnan (base = figure_value (e, over, &missing)) && base == 0)
-      missing = g_strdup_printf ("it is 0 in variant %s: no ratio", e->over);
-    value /= base;
-  }
-  if (missing) {
-    *text = g_strdup_printf ("%s%s%s: %s", label, e->over ? " " : "",
-                             e->over ? "ratio" : "", missing);
-    return FALSE;
-  }
-  compared = compare_text (e, value, e->over || e->per_request ? "" : kind->unit);
-  if (e->over)
-    *text = g_strdup_printf ("%s %s/%s %s", label, v->variant, e->over, compared);
-  else
-    *text = g_strdup_printf ("%s %s", label, compared);
-  return within (e, value);
-}
-
-gboolean
-portico_expect_check (const PorticoExpect *e, const PorticoResults *results, char **text)
-{
-  g_autoptr(GString) all = g_string_new (NULL);
-  gboolean ok = TRUE;
-  PorticoVariantResults *v;
-
-  g_return_val_if_fail (e != NULL && results != NULL && text != NULL, FALSE);
-
-  if (e->variant) {
-    if ((v = portico_results_find_variant (results, e->variant)))
-      return check_variant (e, results, v, text);
-    *text = g_strdup_printf ("%s: no results for variant %s", e->kind, e->variant);
-    return FALSE;
-  }
-  if (results->variants->len == 0) {
-    *text = g_strdup_printf ("%s: no variant ran", e->kind);
-    return FALSE;
-  }
-  if (results->variants->len == 1)
-    return check_variant (e, results, g_ptr_array_index (results->variants, 0), text);
-  for (guint i = 0; i < results->variants->len; i++) {
-    g_autofree char *one = NULL;
-
-    v = g_ptr_array_index (results->variants, i);
-    ok = check_variant (e, results, v, &one) && ok;
-    g_string_append_printf (all, "%s%s: %s", i ? "; " : "", v->variant, one);
-  }
-  *text = g_string_free (g_steal_pointer (&all), FALSE);
-  return ok;
-}
-
-static void
-outcome_free (gpointer data)
-{
-  PorticoExpectOutcome *outcome = data;
-
-  g_free (outcome->text);
-  g_free (outcome);
-}
-
-GPtrArray *
-portico_expect_check_all (GPtrArray *expectations, const PorticoResults *results, gboolean *all_ok)
-{
-  GPtrArray *outcomes = g_ptr_array_new_with_free_func (outcome_free);
-
-  *all_ok = TRUE;
-  for (guint i = 0; i < expectations->len; i++) {
-    PorticoExpectOutcome *outcome = g_new0 (PorticoExpectOutcome, 1);
-
-    outcome->expect = g_ptr_array_index (expectations, i);
-    outcome->ok = portico_expect_check (outcome->expect, results, &outcome->text);
-    *all_ok = *all_ok && outcome->ok;
-    g_ptr_array_add (outcomes, outcome);
-  }
-  return outcomes;
-}

@@ -7,6 +7,10 @@
  * expected: "success ratio 0.998 >= 0.99". Missing data (no such variant,
  * a figure a node did not report, no request traced, nothing completed)
  * is a failure whose text says what is missing, never a pass.
+ *
+ * A ratio divides a figure by the same figure elsewhere: in another
+ * variant ("over"), of another traffic entry ("over_traffic") or on another
+ * node ("over_node"), the last two within each variant checked.
  */
 #pragma once
 
@@ -42,28 +46,50 @@ typedef enum {
   PORTICO_FIGURE_GATEWAY_REQUESTS,
   /* the traced request */
   PORTICO_FIGURE_PHASES,
+  /* what the service received for one request of a traffic entry: the
+   * mock's echo (docs/mock.md), kept in PorticoVariantResults.upstream_received */
+  PORTICO_FIGURE_UPSTREAM_RECEIVED,
 } PorticoFigure;
 
-/* One loaded expectation. Bounds apply to the figure's value, or to the
- * ratio variant / over when @over is set. */
+/* How an upstream_received expectation compares what the service received. */
+typedef enum {
+  PORTICO_EXPECT_EQUALS = 0, /* the value is exactly @value */
+  PORTICO_EXPECT_CONTAINS,   /* the value holds @value */
+  PORTICO_EXPECT_PRESENT,    /* the header or field is there, or not (@present) */
+} PorticoExpectMatch;
+
+/* One loaded expectation. Bounds apply to the figure's value, or to a
+ * ratio when one of @over, @over_traffic and @over_node is set (at most one
+ * is): value(variant) / value(over), value(traffic) / value(over_traffic),
+ * value(node) / value(over_node). */
 typedef struct {
   char *json_path;      /* "expect[3]" */
   char *kind;           /* the key as written: "success_ratio", "ratio", "reloads", ... */
   PorticoFigure figure;
   /* the figure's parameter, when it has one */
   guint status_code;    /* STATUS: 100-599, or 1-5 for a class ("2xx") */
-  char *header;         /* HEADER_SEEN: lower-case name */
+  char *header;         /* HEADER_SEEN: lower-case name; UPSTREAM_RECEIVED: the name as
+                         * written (compared in any case), NULL when @field is set */
   char *owner;          /* TIMERS_BY_OWNER_MAX */
   int error_kind;       /* ERRORS: a PorticoTrafficError, or -1 for every kind */
   double percentile;    /* LATENCY: 50, 90, 99, 99.9 or 100 (the maximum) */
   gboolean per_request; /* STATUS, HEADER_SEEN: bounds are on count / requests
                          * (status) or count / completed (header) */
   GStrv phases;         /* PHASES: the expected order */
+  /* UPSTREAM_RECEIVED: what is compared (@header or @field), and how */
+  char *field;          /* "method", "path", "query" or "http_version"; NULL with @header */
+  PorticoExpectMatch match;
+  char *value;          /* EQUALS, CONTAINS: the string compared with; else NULL */
+  gboolean present;     /* PRESENT: whether the header or field must be there */
   /* selectors, NULL when not given */
   char *variant;        /* check this variant only (default: each variant) */
   char *over;           /* compare with this variant: value(variant) / value(over) */
   char *node;           /* gateway figures: this node only */
-  char *traffic;        /* client figures: this traffic entry only (its name) */
+  char *traffic;        /* client figures: this traffic entry only (its name);
+                         * UPSTREAM_RECEIVED: always set, the first entry when the
+                         * file names none (the runner sends one request of it) */
+  char *over_traffic;   /* client figures: divide by this traffic entry's, same variant */
+  char *over_node;      /* gateway figures: divide by this node's, same variant */
   /* bounds: min <= value <= max */
   gboolean has_min, has_max;
   double min, max;

@@ -353,6 +353,11 @@ relay_start (PorticoLink *link, int fd)
   r->doomed = portico_mock_ratio_hits (link->props.reset_ratio, link->stats.connections);
   lane_init (&r->up, r, &r->accepted, &r->target, &link->stats.bytes_up);
   lane_init (&r->down, r, &r->target, &r->accepted, &link->stats.bytes_down);
+  /* The handshake's round trip: on loopback the client's connect is done
+   * at once, so its first bytes wait here instead, and arrive when they
+   * would have after SYN, SYN-ACK and their own way across (3 x latency). */
+  if (link->props.latency_ms > 0)
+    r->up.last_due = portico_loop_now (link->loop) + 3 * (gint64) link->props.latency_ms + 1;
   g_queue_push_tail_link (&link->relays, &r->node);
 
   /* On failure the conn holds the fd all the same: relay_close closes it. */
@@ -368,6 +373,8 @@ relay_start (PorticoLink *link, int fd)
       relay_close (r, FALSE);
       return;
     }
+  /* Chunks leave when due, not when Nagle lets them: both sides. */
+  portico_sock_set_nodelay (tfd);
   if (!portico_conn_init (&r->target.conn, link->loop, tfd, side_on_events))
     relay_close (r, FALSE);
 }

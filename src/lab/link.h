@@ -11,9 +11,11 @@
  * scenario): new values apply to bytes read from then on.
  *
  * A link runs on one PorticoLoop and is not thread-safe: call every
- * function from the thread that runs the loop. The TCP handshake itself is
- * not delayed (the client's connect completes at the link at once), and
- * EOF travels as the bytes do: a half-close on one side reaches the other
+ * function from the thread that runs the loop. The TCP handshake is
+ * charged: the client's connect completes at the link at once (loopback),
+ * so the first bytes it sends wait one round trip more (they reach the
+ * target 3 x latency after the connection was accepted, as after SYN,
+ * SYN-ACK and their own crossing). EOF travels as the bytes do: a half-close on one side reaches the other
  * (shutdown(SHUT_WR)) once the bytes read before it are written. Each
  * direction of a connection holds at most about 1 MiB of delayed bytes; past
  * that the link stops reading that side until writes drain it (so a

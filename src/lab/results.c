@@ -50,6 +50,8 @@ span_free (gpointer data)
   g_free (span->name);
   g_free (span->category);
   g_free (span->node);
+  g_free (span->phase);
+  g_free (span->result);
   g_free (span);
 }
 
@@ -83,6 +85,8 @@ variant_results_free (gpointer data)
   g_ptr_array_unref (v->nodes);
   g_strfreev (v->phases);
   g_ptr_array_unref (v->spans);
+  g_free (v->trace_id);
+  g_clear_pointer (&v->upstream_received, g_hash_table_unref);
   g_ptr_array_unref (v->events);
   g_ptr_array_unref (v->narration);
   g_free (v);
@@ -118,6 +122,7 @@ portico_results_add_variant (PorticoResults *results, const char *variant)
   v->traffic = g_ptr_array_new_with_free_func (traffic_figures_free);
   v->nodes = g_ptr_array_new_with_free_func (node_figures_free);
   v->spans = g_ptr_array_new_with_free_func (span_free);
+  v->trace_at_s = NAN;
   v->events = g_ptr_array_new_with_free_func (event_record_free);
   v->narration = g_ptr_array_new_with_free_func (narration_record_free);
   g_ptr_array_add (results->variants, v);
@@ -174,16 +179,28 @@ portico_variant_results_add_node (PorticoVariantResults *v, const char *node)
 
 void
 portico_variant_results_add_span (PorticoVariantResults *v, const char *name, const char *category,
-                                  const char *node, double start_ms, double duration_ms)
+                                  const char *node, const char *phase, const char *result,
+                                  double start_ms, double duration_ms)
 {
   PorticoTraceSpan *span = g_new0 (PorticoTraceSpan, 1);
 
   span->name = g_strdup (name);
   span->category = g_strdup (category);
   span->node = g_strdup (node);
+  span->phase = g_strdup (phase);
+  span->result = g_strdup (result);
   span->start_ms = start_ms;
   span->duration_ms = duration_ms;
   g_ptr_array_add (v->spans, span);
+}
+
+void
+portico_variant_results_set_received (PorticoVariantResults *v, const char *traffic, JsonNode *echo)
+{
+  if (!v->upstream_received)
+    v->upstream_received = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                  (GDestroyNotify) json_node_unref);
+  g_hash_table_replace (v->upstream_received, g_strdup (traffic), echo);
 }
 
 void
@@ -415,6 +432,10 @@ add_trace (JsonBuilder *b, const PorticoVariantResults *v)
 {
   json_builder_set_member_name (b, "trace");
   json_builder_begin_object (b);
+  add_string_or_null (b, "id", v->trace_id);
+  add_double (b, "at_s", v->trace_at_s);
+  json_builder_set_member_name (b, "status");
+  json_builder_add_int_value (b, v->trace_status);
   json_builder_set_member_name (b, "phases");
   if (v->phases) {
     json_builder_begin_array (b);
@@ -433,6 +454,8 @@ add_trace (JsonBuilder *b, const PorticoVariantResults *v)
     add_string_or_null (b, "name", span->name);
     add_string_or_null (b, "category", span->category);
     add_string_or_null (b, "node", span->node);
+    add_string_or_null (b, "phase", span->phase);
+    add_string_or_null (b, "result", span->result);
     add_double (b, "start_ms", span->start_ms);
     add_double (b, "duration_ms", span->duration_ms);
     json_builder_end_object (b);
@@ -460,6 +483,19 @@ add_variant (JsonBuilder *b, const PorticoVariantResults *v)
     add_node_figures (b, g_ptr_array_index (v->nodes, i));
   json_builder_end_array (b);
   add_trace (b, v);
+  json_builder_set_member_name (b, "upstream_received");
+  json_builder_begin_object (b);
+  if (v->upstream_received) {
+    GHashTableIter it;
+    gpointer key, value;
+
+    g_hash_table_iter_init (&it, v->upstream_received);
+    while (g_hash_table_iter_next (&it, &key, &value)) {
+      json_builder_set_member_name (b, key);
+      json_builder_add_value (b, json_node_copy (value));
+    }
+  }
+  json_builder_end_object (b);
   json_builder_set_member_name (b, "events");
   json_builder_begin_array (b);
   for (guint i = 0; i < v->events->len; i++) {

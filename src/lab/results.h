@@ -45,7 +45,11 @@ typedef struct {
   double rps;                /* completed / duration_s; NAN when unknown */
   double p50_ms, p90_ms, p99_ms, p999_ms, max_ms; /* NAN when nothing completed */
   GHashTable *headers_seen;  /* lower-case header name -> guint64* answers that had it */
-  GArray *seconds;           /* PorticoResultSecond, one per second */
+  GArray *seconds;           /* PorticoResultSecond, one per second: second i of an entry
+                              * counts from the entry's own start; "overall" adds every
+                              * entry up on the run's clock (second i is [i s, i+1 s) from
+                              * the scenario's start, each entry placed at its whole
+                              * starting second) */
 } PorticoTrafficFigures;
 
 /* Gateway-side figures of one node, from its admin API and shared memory,
@@ -70,6 +74,8 @@ typedef struct {
   char *name;       /* "access", "key-auth", "upstream", "request" */
   char *category;   /* "phase", "module", "upstream", "client" */
   char *node;       /* the node it ran on; NULL on the client side */
+  char *phase;      /* a module span: the phase it ran in; else NULL */
+  char *result;     /* a module span: "continue", "respond", "yield", "error"; else NULL */
   double start_ms;  /* from the client's start of the traced request */
   double duration_ms;
 } PorticoTraceSpan;
@@ -98,7 +104,13 @@ typedef struct {
   GPtrArray *nodes;          /* PorticoNodeFigures*, in the scenario's node order */
   GStrv phases;              /* the traced request's phases in the order they ran;
                               * NULL: no request traced */
-  GPtrArray *spans;          /* PorticoTraceSpan* of the traced request */
+  GPtrArray *spans;          /* PorticoTraceSpan* of the traced request, by start */
+  double trace_at_s;         /* when the traced request was sent (run clock); NAN: none */
+  guint trace_status;        /* its answer's status; 0 when none came */
+  char *trace_id;            /* the gateway's id of it ("WORKER-N"); NULL when not recorded */
+  GHashTable *upstream_received; /* traffic entry name -> JsonNode*: what the
+                              * service received for one request of that entry
+                              * (the mock's echo, docs/mock.md); NULL until one */
   GPtrArray *events;         /* PorticoEventRecord* */
   GPtrArray *narration;      /* PorticoNarrationRecord* */
 } PorticoVariantResults;
@@ -126,8 +138,11 @@ PorticoTrafficFigures *portico_variant_results_add_traffic (PorticoVariantResult
 PorticoNodeFigures *portico_variant_results_add_node (PorticoVariantResults *v, const char *node);
 /* Appends a span, an event applied and a narration line said (copies). */
 void portico_variant_results_add_span (PorticoVariantResults *v, const char *name,
-                                       const char *category, const char *node, double start_ms,
-                                       double duration_ms);
+                                       const char *category, const char *node, const char *phase,
+                                       const char *result, double start_ms, double duration_ms);
+/* Keeps @echo (the mock's JSON answer to /echo) as what the service
+ * received for traffic entry @traffic; takes ownership of @echo. */
+void portico_variant_results_set_received (PorticoVariantResults *v, const char *traffic, JsonNode *echo);
 void portico_variant_results_add_event (PorticoVariantResults *v, double at_s, const char *what,
                                         gboolean ok, const char *detail);
 void portico_variant_results_add_narration (PorticoVariantResults *v, double at_s,

@@ -5,11 +5,15 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <glib-unix.h>
 
 #include "lab/demo.h"
 #include "lab/lab-proc.h"
+#include "lab/report-html.h"
+#include "lab/report-trace.h"
 
 /* Where the bundled scenarios are: $PORTICO_SCENARIOS, the source tree of
  * a binary in build/src/, or the installed data directory. */
@@ -128,8 +132,32 @@ on_interrupt (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Where the reports go, and what they gather over several scenarios. */
+typedef struct {
+  const char *json_path;
+  JsonArray *json_all;
+  const char *html_path;
+  GPtrArray *html_pages; /* one page per scenario */
+  GPtrArray *html_names; /* its scenario's name */
+  const char *trace_path;
+  JsonArray *trace_events;
+  guint trace_pid;
+} Reports;
+
+/* "out/report.html" and "tour" -> "out/report-tour.html". */
+static char *
+html_page_path (const char *path, const char *scenario)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  const char *dot = strrchr (base, '.');
+  g_autofree char *stem = dot != NULL && dot != base ? g_strndup (base, dot - base) : g_strdup (base);
+  g_autofree char *name = g_strdup_printf ("%s-%s%s", stem, scenario, dot != NULL && dot != base ? dot : "");
+  return g_build_filename (dir, name, NULL);
+}
+
 static int
-run_file (const char *path, const PorticoRunOptions *options, const char *json_path, JsonArray *json_all)
+run_file (const char *path, const PorticoRunOptions *options, Reports *reports)
 {
   g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
@@ -152,8 +180,15 @@ run_file (const char *path, const PorticoRunOptions *options, const char *json_p
   gboolean all_ok = FALSE;
   g_autoptr (GPtrArray) outcomes = portico_expect_check_all (sc->expect, results, &all_ok);
   print_report (sc, results, outcomes, all_ok);
-  if (json_path != NULL)
-    json_array_add_element (json_all, portico_results_to_json (results, outcomes));
+  if (reports->json_path != NULL)
+    json_array_add_element (reports->json_all, portico_results_to_json (results, outcomes));
+  if (reports->html_path != NULL)
+    {
+      g_ptr_array_add (reports->html_pages, portico_report_html (sc, results, outcomes));
+      g_ptr_array_add (reports->html_names, g_strdup (sc->name));
+    }
+  if (reports->trace_path != NULL)
+    reports->trace_pid = portico_trace_events_add (reports->trace_events, results, reports->trace_pid);
   return all_ok ? 0 : 1;
 }
 
@@ -161,10 +196,13 @@ int
 portico_run_main (int argc, char **argv)
 {
   gboolean list = FALSE, quiet = FALSE, demo = FALSE;
-  g_autofree char *json_path = NULL;
+  g_autofree char *json_path = NULL, *html_path = NULL, *trace_path = NULL;
   GOptionEntry entries[] = {
     { "list", 'l', 0, G_OPTION_ARG_NONE, &list, "List the bundled scenarios and what each teaches", NULL },
     { "json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "Write the results as JSON", "FILE" },
+    { "html", 0, 0, G_OPTION_ARG_FILENAME, &html_path, "Write a self-contained HTML report with charts", "FILE" },
+    { "trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path,
+      "Write the traced requests as Chrome trace-event JSON (open in ui.perfetto.dev)", "FILE" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only the report", NULL },
     { "demo", 0, 0, G_OPTION_ARG_NONE, &demo, "One request through a mock and a gateway, shown", NULL },
     { NULL },
@@ -197,28 +235,64 @@ portico_run_main (int argc, char **argv)
       g_ptr_array_add (files, g_steal_pointer (&tour));
     }
 
+  /* Idle connections and many clients need many descriptors, here and
+   * in the nodes (children inherit the limit): as many as we may have. */
+  struct rlimit lim;
+  if (getrlimit (RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max)
+    {
+      lim.rlim_cur = lim.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &lim);
+    }
   g_unix_signal_add (SIGINT, on_interrupt, NULL);
   g_unix_signal_add (SIGTERM, on_interrupt, NULL);
   PorticoRunOptions options = { .quiet = quiet, .progress = isatty (STDOUT_FILENO) };
   g_autoptr (JsonArray) json_all = json_array_new ();
+  g_autoptr (GPtrArray) html_pages = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) html_names = g_ptr_array_new_with_free_func (g_free);
+  Reports reports = { .json_path = json_path, .json_all = json_all, .html_path = html_path,
+                      .html_pages = html_pages, .html_names = html_names, .trace_path = trace_path,
+                      .trace_events = json_array_new (), .trace_pid = 1 };
   int status = 0;
   for (guint i = 0; i < files->len; i++)
     {
-      int one = run_file (g_ptr_array_index (files, i), &options, json_path, json_all);
+      int one = run_file (g_ptr_array_index (files, i), &options, &reports);
       status = MAX (status, one); /* MAX evaluates its arguments twice */
     }
+  g_autoptr (JsonNode) trace_root = portico_trace_document (reports.trace_events);
+  g_autofree char *json_text = NULL, *trace_text = NULL;
   if (json_path != NULL)
     {
       /* One scenario: its results object (docs/scenarios.md); several: an array of them. */
       g_autoptr (JsonNode) root = json_array_get_length (json_all) == 1
                                     ? json_node_copy (json_array_get_element (json_all, 0))
                                     : json_node_init_array (json_node_alloc (), json_all);
-      g_autofree char *text = json_to_string (root, TRUE);
-      if (!g_file_set_contents (json_path, text, -1, &error))
+      json_text = json_to_string (root, TRUE);
+    }
+  if (trace_path != NULL)
+    trace_text = json_to_string (trace_root, FALSE);
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) texts = g_ptr_array_new ();
+  if (json_path != NULL)
+    g_ptr_array_add (paths, g_strdup (json_path)), g_ptr_array_add (texts, json_text);
+  if (trace_path != NULL)
+    g_ptr_array_add (paths, g_strdup (trace_path)), g_ptr_array_add (texts, trace_text);
+  for (guint i = 0; i < html_pages->len; i++)
+    {
+      /* Several scenarios: a page each, report.html -> report-NAME.html. */
+      g_ptr_array_add (paths, html_pages->len == 1 ? g_strdup (html_path)
+                                                    : html_page_path (html_path, g_ptr_array_index (html_names, i)));
+      g_ptr_array_add (texts, g_ptr_array_index (html_pages, i));
+    }
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_autoptr (GError) write_error = NULL;
+      if (!g_file_set_contents (g_ptr_array_index (paths, i), g_ptr_array_index (texts, i), -1, &write_error))
         {
-          g_printerr ("portico run: %s\n", error->message);
+          g_printerr ("portico run: %s\n", write_error->message);
           status = MAX (status, 1);
         }
+      else if (!quiet && (g_ptr_array_index (paths, i) != json_path))
+        g_print ("wrote %s\n", (char *) g_ptr_array_index (paths, i));
     }
   return status;
 }

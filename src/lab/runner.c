@@ -21,6 +21,7 @@
 #include <libsoup/soup.h>
 
 #include "core/address.h"
+#include "core/trace.h"
 #include "lab/lab-proc.h"
 #include "lab/link.h"
 #include "lab/node-sampler.h"
@@ -47,6 +48,7 @@ typedef struct {
   char *listen;      /* "127.0.0.1:PORT", fixed for the run */
   char *admin;
   char *config_path;
+  char *trace_token; /* what its requests carry to be traced */
   PorticoLabProc *proc;
   PorticoNodeSampler *sampler;
 } RunNode;
@@ -245,6 +247,15 @@ node_config_text (Run *run, RunNode *n, JsonNode *config, GError **error)
   if (root == NULL)
     return NULL;
   JsonObject *node = json_object_get_object_member (json_node_get_object (root), "node");
+  /* The scenario's own token, or one of the run's: the traced request
+   * needs it, and nothing else knows it. */
+  if (!json_object_has_member (node, "trace_token"))
+    {
+      g_autofree char *token = g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
+      json_object_set_string_member (node, "trace_token", token);
+    }
+  g_free (n->trace_token);
+  n->trace_token = g_strdup (json_object_get_string_member (node, "trace_token"));
   JsonArray *listen = json_array_new ();
   json_array_add_string_element (listen, n->listen);
   json_object_set_array_member (node, "listen", listen);
@@ -267,6 +278,8 @@ node_spawn (Run *run, RunNode *n, GError **error)
     }
   if (n->sampler == NULL)
     n->sampler = portico_node_sampler_new (n->admin, SAMPLE_MS);
+  /* Where to poke it while the scenario runs (curl, portico top). */
+  run_say (run, "node %s: proxy %s, admin %s", n->node->name, n->listen, n->admin);
   return TRUE;
 }
 
@@ -419,7 +432,8 @@ post_mock_state (Run *run, const char *service, int instance, const char *json, 
     }
 }
 
-static void
+/* Opens the event's idle connections; FALSE when not all of them could be. */
+static gboolean
 open_idle (Run *run, const PorticoScenarioEvent *e, GString *detail)
 {
   RunNode *n = find_node (run, e->node);
@@ -434,12 +448,17 @@ open_idle (Run *run, const PorticoScenarioEvent *e, GString *detail)
         /* Connected, never written to: what an idle keep-alive client looks like. */
         int fd = portico_sock_connect ((const struct sockaddr *) &to.addr, to.addr_len);
         if (fd < 0)
-          break;
+          {
+            if (error == NULL)
+              g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno), "%s", g_strerror (errno));
+            break;
+          }
         g_array_append_val (run->idle_fds, fd);
         opened++;
       }
   portico_address_clear (&to);
   g_string_append_printf (detail, "%u opened%s%s", opened, error ? ": " : "", error ? error->message : "");
+  return opened == e->count;
 }
 
 typedef struct {
@@ -522,7 +541,7 @@ apply_event (gpointer data)
         break;
       }
     case PORTICO_SCENARIO_EVENT_IDLE_CONNECTIONS:
-      open_idle (run, e, detail);
+      ok = open_idle (run, e, detail);
       break;
     default:
       ok = FALSE;
@@ -610,6 +629,32 @@ schedule (Run *run, double at_s, GSourceFunc func, gconstpointer item)
 
 /* ---- figures ---- */
 
+static PorticoResultSecond
+result_second (const PorticoTrafficSecond *s)
+{
+  PorticoResultSecond out = { .started = s->started, .completed = s->completed,
+                              .errors = portico_traffic_errors_total (s->errors),
+                              .p50_ms = portico_traffic_second_percentile_ms (s, 50),
+                              .p99_ms = portico_traffic_second_percentile_ms (s, 99) };
+  memcpy (out.status, s->status, sizeof out.status);
+  return out;
+}
+
+/* Adds @s into @sum: counts and latency histograms add up. */
+static void
+add_second (PorticoTrafficSecond *sum, const PorticoTrafficSecond *s)
+{
+  sum->started += s->started;
+  sum->not_started += s->not_started;
+  sum->completed += s->completed;
+  for (guint i = 0; i < G_N_ELEMENTS (s->status); i++)
+    sum->status[i] += s->status[i];
+  for (guint i = 0; i < PORTICO_TRAFFIC_N_ERRORS; i++)
+    sum->errors[i] += s->errors[i];
+  for (guint i = 0; i < PORTICO_TRAFFIC_LATENCY_BUCKETS; i++)
+    sum->latency_hist[i] += s->latency_hist[i];
+}
+
 static void
 copy_traffic_figures (PorticoTrafficFigures *f, const PorticoTrafficResult *r)
 {
@@ -639,11 +684,7 @@ copy_traffic_figures (PorticoTrafficFigures *f, const PorticoTrafficResult *r)
     }
   for (guint i = 0; i < r->seconds->len; i++)
     {
-      const PorticoTrafficSecond *s = &g_array_index (r->seconds, PorticoTrafficSecond, i);
-      PorticoResultSecond out = { .started = s->started, .completed = s->completed,
-                                  .errors = portico_traffic_errors_total (s->errors),
-                                  .p50_ms = NAN, .p99_ms = NAN };
-      memcpy (out.status, s->status, sizeof out.status);
+      PorticoResultSecond out = result_second (&g_array_index (r->seconds, PorticoTrafficSecond, i));
       g_array_append_val (f->seconds, out);
     }
 }
@@ -685,12 +726,27 @@ collect (Run *run)
 {
   PorticoVariantResults *v = run->out;
   v->overall->p50_ms = v->overall->p90_ms = v->overall->p99_ms = v->overall->p999_ms = v->overall->max_ms = NAN;
+  /* Every entry's seconds on the run's clock (an entry counts from its
+   * own start, to the whole second), added up, histograms too. */
+  g_autoptr (GArray) all = g_array_new (FALSE, TRUE, sizeof (PorticoTrafficSecond));
   for (guint i = 0; i < run->traffic->len; i++)
     {
       RunTraffic *rt = g_ptr_array_index (run->traffic, i);
+      const PorticoTrafficResult *r = portico_traffic_result (rt->traffic);
       PorticoTrafficFigures *f = portico_variant_results_add_traffic (v, rt->spec->name);
-      copy_traffic_figures (f, portico_traffic_result (rt->traffic));
+      copy_traffic_figures (f, r);
       add_overall (v->overall, f);
+      guint offset = (guint) rt->spec->start_s;
+      if (all->len < offset + r->seconds->len)
+        g_array_set_size (all, offset + r->seconds->len);
+      for (guint s = 0; s < r->seconds->len; s++)
+        add_second (&g_array_index (all, PorticoTrafficSecond, offset + s),
+                    &g_array_index (r->seconds, PorticoTrafficSecond, s));
+    }
+  for (guint s = 0; s < all->len; s++)
+    {
+      PorticoResultSecond out = result_second (&g_array_index (all, PorticoTrafficSecond, s));
+      g_array_append_val (v->overall->seconds, out);
     }
   for (guint i = 0; i < run->nodes->len; i++)
     {
@@ -715,6 +771,217 @@ collect (Run *run)
       g_hash_table_iter_init (&it, s->timers_by_owner_max);
       while (g_hash_table_iter_next (&it, &key, &value))
         portico_node_figures_set_owner_max (f, key, GPOINTER_TO_UINT (value));
+    }
+}
+
+/* ---- after the traffic: one traced request, and what the services received ----
+ *
+ * Sent once the gateway's figures are collected, so that they never count
+ * in them, through the same links as the traffic. The relays run on this
+ * process's loop: the requests are asynchronous and the loop turns while
+ * they wait (bounded by the session's timeout). */
+
+typedef struct {
+  GMainLoop *loop;
+  GBytes *body;
+  GError *error;
+} Waiter;
+
+static void
+on_sent (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Waiter *w = data;
+  w->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &w->error);
+  g_main_loop_quit (w->loop);
+}
+
+static GBytes *
+send_and_wait (Run *run, SoupMessage *msg, GError **error)
+{
+  Waiter w = { .loop = g_main_loop_new (NULL, FALSE) };
+  soup_session_send_and_read_async (run->session, msg, G_PRIORITY_DEFAULT, NULL, on_sent, &w);
+  g_main_loop_run (w.loop);
+  g_main_loop_unref (w.loop);
+  if (w.error != NULL)
+    g_propagate_error (error, w.error);
+  return w.body;
+}
+
+/* One request shaped like @st's, sent where @st's requests go. */
+static SoupMessage *
+probe_message (Run *run, const PorticoScenarioTraffic *st, GError **error)
+{
+  const char *address = traffic_address (run, st, error);
+  if (address == NULL)
+    return NULL;
+  g_autofree char *uri = g_strdup_printf ("http://%s%s", address, st->path);
+  SoupMessage *msg = soup_message_new (st->method, uri);
+  if (msg == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "cannot send %s %s", st->method, uri);
+      return NULL;
+    }
+  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
+  for (guint i = 0; i < st->headers->len; i++)
+    {
+      const PorticoScenarioHeader *h = g_ptr_array_index (st->headers, i);
+      soup_message_headers_append (headers, h->name, h->value);
+    }
+  if (st->body != NULL)
+    soup_message_set_request_body_from_bytes (msg, NULL, st->body);
+  return msg;
+}
+
+static const char *
+span_category (const char *kind)
+{
+  return g_strcmp0 (kind, "phase") == 0 || g_strcmp0 (kind, "module") == 0 ? kind : "upstream";
+}
+
+/* GET /traces/ID from @n's admin API; the worker files the trace after
+ * the log phase, which may end a moment after the client has its answer. */
+static JsonNode *
+fetch_trace (Run *run, RunNode *n, const char *id, GError **error)
+{
+  g_autofree char *uri = g_strdup_printf ("http://%s/traces/%s", n->admin, id);
+  for (guint attempt = 0;; attempt++)
+    {
+      g_autoptr (SoupMessage) msg = soup_message_new ("GET", uri);
+      g_autoptr (GBytes) body = send_and_wait (run, msg, error);
+      if (body == NULL)
+        return NULL;
+      guint status = soup_message_get_status (msg);
+      if (status == SOUP_STATUS_OK)
+        return json_from_string (g_bytes_get_data (body, NULL), error);
+      if (status != SOUP_STATUS_NOT_FOUND || attempt >= 50)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "GET /traces/%s answered %u", id, status);
+          return NULL;
+        }
+      g_usleep (20000);
+    }
+}
+
+static void
+take_trace (Run *run, RunNode *n, JsonObject *trace, gint64 sent_us)
+{
+  PorticoVariantResults *v = run->out;
+  JsonArray *phases = json_object_get_array_member (trace, "phases");
+  JsonArray *spans = json_object_get_array_member (trace, "spans");
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+  for (guint i = 0; phases != NULL && i < json_array_get_length (phases); i++)
+    g_strv_builder_add (names, json_array_get_string_element (phases, i));
+  g_strfreev (v->phases);
+  v->phases = g_strv_builder_end (names);
+  for (guint i = 0; spans != NULL && i < json_array_get_length (spans); i++)
+    {
+      JsonObject *s = json_array_get_object_element (spans, i);
+      const char *kind = json_object_get_string_member_with_default (s, "kind", "");
+      gboolean module = g_str_equal (kind, "module");
+      const char *name = json_object_get_string_member_with_default (s, "name", "");
+      g_autofree char *label = g_str_equal (kind, "upstream") ? g_strdup_printf ("upstream %s", name)
+                                                               : g_strdup (name);
+      gint64 start = json_object_get_int_member_with_default (s, "start_us", sent_us);
+      gint64 duration = json_object_get_int_member_with_default (s, "duration_us", 0);
+      portico_variant_results_add_span (
+        v, label, span_category (kind), n->node->name,
+        module ? json_object_get_string_member_with_default (s, "phase", NULL) : NULL,
+        g_str_equal (kind, "phase") ? NULL : json_object_get_string_member_with_default (s, "result", NULL),
+        (double) (start - sent_us) / 1000.0, (double) duration / 1000.0);
+    }
+}
+
+/* One request shaped like the first traffic entry's, traced by its node:
+ * the phase order and the spans of the report, `--trace` and `--html`. */
+static void
+trace_one_request (Run *run)
+{
+  PorticoVariantResults *v = run->out;
+  if (run->sc->traffic->len == 0)
+    return;
+  const PorticoScenarioTraffic *st = g_ptr_array_index (run->sc->traffic, 0);
+  RunNode *n = find_node (run, st->to);
+  if (n == NULL || n->proc == NULL)
+    {
+      run_say (run, "no traced request: node %s is stopped", st->to);
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SoupMessage) msg = probe_message (run, st, &error);
+  if (msg == NULL)
+    {
+      run_say (run, "no traced request: %s", error->message);
+      return;
+    }
+  soup_message_headers_replace (soup_message_get_request_headers (msg), PORTICO_TRACE_HEADER, n->trace_token);
+  gint64 sent_us = g_get_monotonic_time ();
+  v->trace_at_s = run_elapsed (run);
+  g_autoptr (GBytes) body = send_and_wait (run, msg, &error);
+  gint64 done_us = g_get_monotonic_time ();
+  if (body == NULL)
+    {
+      run_say (run, "the traced request got no answer: %s", error->message);
+      return;
+    }
+  v->trace_status = soup_message_get_status (msg);
+  portico_variant_results_add_span (v, "request", "client", NULL, NULL, NULL, 0,
+                                    (double) (done_us - sent_us) / 1000.0);
+  const char *id = soup_message_headers_get_one (soup_message_get_response_headers (msg), PORTICO_TRACE_ID_HEADER);
+  if (id == NULL)
+    {
+      run_say (run, "the traced request's answer (%u) has no %s", v->trace_status, PORTICO_TRACE_ID_HEADER);
+      return;
+    }
+  v->trace_id = g_strdup (id);
+  g_autoptr (JsonNode) trace = fetch_trace (run, n, id, &error);
+  if (trace == NULL || !JSON_NODE_HOLDS_OBJECT (trace))
+    {
+      run_say (run, "trace %s: %s", id, error ? error->message : "not an object");
+      return;
+    }
+  take_trace (run, n, json_node_get_object (trace), sent_us);
+}
+
+/* The traffic entries an upstream_received expectation reads (the first
+ * entry when it names none). */
+static gboolean
+echo_wanted (Run *run, const PorticoScenarioTraffic *st, guint index)
+{
+  for (guint i = 0; i < run->sc->expect->len; i++)
+    {
+      const PorticoExpect *e = g_ptr_array_index (run->sc->expect, i);
+      if (g_strcmp0 (e->kind, "upstream_received") == 0 &&
+          (e->traffic != NULL ? g_str_equal (e->traffic, st->name) : index == 0))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* What the service received for one request of each entry that an
+ * expectation asks about: the mock's echo of it (docs/mock.md). */
+static void
+probe_echoes (Run *run)
+{
+  for (guint i = 0; i < run->sc->traffic->len; i++)
+    {
+      const PorticoScenarioTraffic *st = g_ptr_array_index (run->sc->traffic, i);
+      if (!echo_wanted (run, st, i))
+        continue;
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SoupMessage) msg = probe_message (run, st, &error);
+      g_autoptr (GBytes) body = msg ? (soup_message_headers_replace (soup_message_get_request_headers (msg),
+                                                                     "X-Mock-Echo", "1"),
+                                       send_and_wait (run, msg, &error))
+                                    : NULL;
+      g_autoptr (JsonNode) echo = body ? json_from_string (g_bytes_get_data (body, NULL), &error) : NULL;
+      if (echo == NULL || !JSON_NODE_HOLDS_OBJECT (echo) ||
+          !json_object_has_member (json_node_get_object (echo), "headers"))
+        {
+          run_say (run, "%s: no echo from the service (%s)", st->name,
+                   error ? error->message : msg ? soup_message_get_reason_phrase (msg) : "?");
+          continue;
+        }
+      portico_variant_results_set_received (run->out, st->name, g_steal_pointer (&echo));
     }
 }
 
@@ -753,6 +1020,7 @@ run_clear (Run *run)
         }
       g_unlink (n->config_path);
       g_free (n->config_path);
+      g_free (n->trace_token);
       g_free (n->listen);
       g_free (n->admin);
       g_free (n);
@@ -807,6 +1075,8 @@ run_variant (const PorticoScenario *sc, const PorticoRunOptions *options, Portic
     .timers = g_array_new (FALSE, FALSE, sizeof (guint)),
     .idle_fds = g_array_new (FALSE, FALSE, sizeof (int)),
   };
+  /* The probes send what the traffic sends: no Accept-Encoding of libsoup's own. */
+  soup_session_remove_feature_by_type (run.session, SOUP_TYPE_CONTENT_DECODER);
   gboolean ok = run.dir != NULL;
   for (guint i = 0; ok && i < sc->nodes->len; i++)
     {
@@ -858,6 +1128,13 @@ run_variant (const PorticoScenario *sc, const PorticoRunOptions *options, Portic
         g_print ("\r\033[K");
       out->duration_s = run_elapsed (&run);
       collect (&run);
+      if (run.progress_timer)
+        {
+          g_source_remove (run.progress_timer);
+          run.progress_timer = 0;
+        }
+      trace_one_request (&run);
+      probe_echoes (&run);
     }
   run_clear (&run);
   return ok;

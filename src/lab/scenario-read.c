@@ -470,7 +470,9 @@ load_traffic_entry (PorticoJsonReader *r, JsonNode *element, gpointer data)
   if (portico_json_reader_get_nonempty_string (r, object, "name", &name) == PORTICO_JSON_FIELD_OK &&
       portico_scenario_check_name (r, "name", name)) {
     portico_json_reader_push_key (r, "name");
-    if ((first = portico_json_reader_claim (r, "traffic", name)))
+    if (g_str_equal (name, "overall"))
+      portico_json_reader_error (r, NULL, "\"overall\" is reserved: it names every entry together");
+    else if ((first = portico_json_reader_claim (r, "traffic", name)))
       portico_json_reader_error (r, NULL, "duplicate traffic name \"%s\" (also at %s)", name,
                                  first);
     portico_json_reader_pop (r);

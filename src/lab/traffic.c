@@ -8,6 +8,8 @@
  */
 #include "lab/traffic.h"
 
+#include <math.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,13 +124,54 @@ second_at (PorticoTraffic *t, gint64 now_us)
   return &g_array_index (t->seconds, PorticoTrafficSecond, i);
 }
 
-static guint
-latency_bucket (guint64 us)
+/* Where octave @o starts and how wide its buckets are, in us. */
+static double
+octave_start_us (guint o)
 {
-  guint i = 0;
-  while (i < 31 && us > ((guint64) 50 << i))
-    i++;
-  return i;
+  return o == 0 ? 0 : 50.0 * (double) (1ull << (o - 1));
+}
+
+static double
+octave_step_us (guint o)
+{
+  return (o == 0 ? 50.0 : 50.0 * (double) (1ull << (o - 1))) / 8;
+}
+
+guint
+portico_traffic_latency_bucket (guint64 us)
+{
+  guint o = 0;
+  while (o < PORTICO_TRAFFIC_LATENCY_OCTAVES - 1 && us > ((guint64) 50 << o))
+    o++;
+  if (o == PORTICO_TRAFFIC_LATENCY_OCTAVES - 1 && us > ((guint64) 50 << o))
+    return PORTICO_TRAFFIC_LATENCY_BUCKETS - 1;
+  /* (start, start + 8 steps]: the first bucket also takes 0. */
+  double k = ceil (((double) us - octave_start_us (o)) / octave_step_us (o)) - 1;
+  return o * 8 + (guint) CLAMP (k, 0, 7);
+}
+
+double
+portico_traffic_second_percentile_ms (const PorticoTrafficSecond *s, double p)
+{
+  guint64 total = 0;
+  for (guint b = 0; b < PORTICO_TRAFFIC_LATENCY_BUCKETS; b++)
+    total += s->latency_hist[b];
+  if (total == 0)
+    return NAN;
+  double rank = p / 100.0 * (double) total, seen = 0;
+  for (guint b = 0; b < PORTICO_TRAFFIC_LATENCY_BUCKETS; b++)
+    {
+      double n = (double) s->latency_hist[b];
+      if (n == 0 || seen + n < rank)
+        {
+          seen += n;
+          continue;
+        }
+      guint o = b / 8;
+      double lo = octave_start_us (o) + (b % 8) * octave_step_us (o);
+      return (lo + octave_step_us (o) * (rank - seen) / n) / 1000.0;
+    }
+  return octave_start_us (PORTICO_TRAFFIC_LATENCY_OCTAVES) / 1000.0;
 }
 
 static void
@@ -179,7 +222,7 @@ record_answer (PorticoTraffic *t, const TrafficConn *c, gint64 now_us)
   t->completed++;
   s->completed++;
   s->status[c->status >= 200 && c->status < 600 ? c->status / 100 : 0]++;
-  s->latency_hist[latency_bucket (us)]++;
+  s->latency_hist[portico_traffic_latency_bucket (us)]++;
   t->status_counts[c->status < N_STATUS ? c->status : 0]++;
   for (guint i = 0; i < t->n_count_headers; i++)
     if (c->header_mask & (G_GUINT64_CONSTANT (1) << i))

@@ -82,6 +82,10 @@ const char *portico_traffic_error_name (PorticoTrafficError e); /* "connect", "r
 /* The sum of an errors[PORTICO_TRAFFIC_N_ERRORS] array. */
 guint64 portico_traffic_errors_total (const guint64 *errors);
 
+/* The latency histogram of a second: see portico_traffic_latency_bucket(). */
+#define PORTICO_TRAFFIC_LATENCY_OCTAVES 24
+#define PORTICO_TRAFFIC_LATENCY_BUCKETS (PORTICO_TRAFFIC_LATENCY_OCTAVES * 8)
+
 /* One second of the run (second i covers [i s, i+1 s) from the start). */
 typedef struct {
   guint64 started;
@@ -89,8 +93,17 @@ typedef struct {
   guint64 completed;          /* answers received whole */
   guint64 status[6];          /* by class: [2] = 2xx ... [5] = 5xx, [0] = others */
   guint64 errors[PORTICO_TRAFFIC_N_ERRORS];
-  guint64 latency_hist[32];   /* completed requests: bucket i <= 2^i * 50 us (the last: longer) */
+  guint64 latency_hist[PORTICO_TRAFFIC_LATENCY_BUCKETS]; /* completed requests, see below */
 } PorticoTrafficSecond;
+
+/* The latency histogram of a second is log-linear: octave 0 is [0, 50 us],
+ * octave o > 0 is (50 us * 2^(o-1), 50 us * 2^o], each cut into 8 equal
+ * buckets, so a bucket is at most 1/8 of its values wide; the last holds
+ * everything longer. */
+guint portico_traffic_latency_bucket (guint64 us);
+/* Percentile @p (0 to 100) of @s's completed requests in ms, interpolated
+ * within its bucket; NAN when none completed. */
+double portico_traffic_second_percentile_ms (const PorticoTrafficSecond *s, double p);
 
 typedef struct {
   guint64 started;

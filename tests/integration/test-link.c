@@ -397,6 +397,44 @@ test_latency (void)
   g_assert_cmpint (portico_proc_stop (mock), ==, 0);
 }
 
+/* One GET of /bytes/100 on @fd (kept alive): its time in us. */
+static gint64
+timed_get_on (int fd)
+{
+  static const char request[] = "GET /bytes/100 HTTP/1.1\r\nHost: link\r\n\r\n";
+  gint64 start = g_get_monotonic_time ();
+  g_assert_true (portico_test_send_all (fd, request, sizeof request - 1));
+  g_autoptr(PorticoTestResponse) resp = portico_test_read_response (fd, FALSE, 5000);
+  g_assert_nonnull (resp);
+  g_assert_cmpint (resp->status, ==, 200);
+  return g_get_monotonic_time () - start;
+}
+
+static void
+test_handshake (void)
+{
+  g_autoptr(PorticoProc) mock = portico_mock_spawn (NULL);
+  PorticoLinkProps props = { .latency_ms = 50 };
+  g_autoptr(LinkLab) lab = link_lab_new (portico_proc_address (mock, 0), &props);
+  gint64 first, second;
+  int fd;
+
+  g_test_summary ("A new connection through a 50 ms link pays the handshake's round trip: "
+                  "connect and first request take at least 4 x 50 ms (SYN, SYN-ACK, the "
+                  "request, the answer); the next request on the same connection, 2 x 50 ms, "
+                  "and clearly less than the first.");
+  fd = portico_test_connect (lab->address);
+  g_assert_cmpint (fd, >=, 0);
+  first = timed_get_on (fd);
+  second = timed_get_on (fd);
+  g_test_message ("first request %" G_GINT64_FORMAT " us, second %" G_GINT64_FORMAT " us", first, second);
+  g_assert_cmpint (first, >=, 200 * MS);
+  g_assert_cmpint (second, >=, 100 * MS);
+  g_assert_cmpint (second + 50 * MS, <=, first);
+  close (fd);
+  g_assert_cmpint (portico_proc_stop (mock), ==, 0);
+}
+
 static void
 test_jitter_keeps_order (void)
 {
@@ -739,6 +777,7 @@ main (int argc, char **argv)
   g_test_add_func ("/lab/link/relay/both-ways", test_relay);
   g_test_add_func ("/lab/link/relay/both-ways-poll", test_relay_poll);
   g_test_add_func ("/lab/link/latency", test_latency);
+  g_test_add_func ("/lab/link/handshake", test_handshake);
   g_test_add_func ("/lab/link/jitter-keeps-order", test_jitter_keeps_order);
   g_test_add_func ("/lab/link/bandwidth", test_bandwidth);
   g_test_add_func ("/lab/link/reset-ratio", test_reset_ratio);

@@ -2,6 +2,7 @@
  * `portico mock`, a gateway in front of it, and the harness's raw servers:
  * what it counts must match what the other side saw.
  */
+#include <math.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -552,10 +553,43 @@ test_invalid (Fixture *f, gconstpointer data)
     }
 }
 
+static void
+test_latency_histogram (void)
+{
+  g_test_summary ("A second's latency histogram is log-linear: 8 buckets per octave from 50 us, "
+                  "so a percentile read from it is within a bucket (1/8 of an octave) of the truth.");
+  g_assert_cmpuint (portico_traffic_latency_bucket (0), ==, 0);
+  g_assert_cmpuint (portico_traffic_latency_bucket (7), ==, 1);
+  g_assert_cmpuint (portico_traffic_latency_bucket (50), ==, 7);
+  g_assert_cmpuint (portico_traffic_latency_bucket (51), ==, 8);
+  g_assert_cmpuint (portico_traffic_latency_bucket (100), ==, 15);
+  g_assert_cmpuint (portico_traffic_latency_bucket (101), ==, 16);
+  g_assert_cmpuint (portico_traffic_latency_bucket (G_MAXUINT64), ==, PORTICO_TRAFFIC_LATENCY_BUCKETS - 1);
+  guint last = 0;
+  for (guint64 us = 0; us < 100000000; us = us * 11 / 10 + 1)
+    {
+      guint b = portico_traffic_latency_bucket (us);
+      g_assert_cmpuint (b, >=, last);
+      g_assert_cmpuint (b, <, PORTICO_TRAFFIC_LATENCY_BUCKETS);
+      last = b;
+    }
+
+  /* 1 ms to 1000 ms, evenly: p50 is 500 ms, p99 990 ms. */
+  g_autofree PorticoTrafficSecond *s = g_new0 (PorticoTrafficSecond, 1);
+  g_assert_true (isnan (portico_traffic_second_percentile_ms (s, 50)));
+  for (guint64 ms = 1; ms <= 1000; ms++)
+    s->latency_hist[portico_traffic_latency_bucket (ms * 1000)]++;
+  double p50 = portico_traffic_second_percentile_ms (s, 50), p99 = portico_traffic_second_percentile_ms (s, 99);
+  g_test_message ("p50 %.1f ms, p99 %.1f ms", p50, p99);
+  g_assert_cmpfloat (fabs (p50 - 500) / 500, <, 1.0 / 16);
+  g_assert_cmpfloat (fabs (p99 - 990) / 990, <, 1.0 / 16);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/lab/traffic/latency-histogram", test_latency_histogram);
 #define ADD(path, func) g_test_add ("/lab/traffic/" path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("closed-loop/count", test_closed_count);
   ADD ("closed-loop/duration", test_closed_duration);

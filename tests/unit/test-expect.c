@@ -1,5 +1,6 @@
 /* Unit tests for lab/expect: each kind of expectation passing and failing
- * on hand-built results, ratios across variants, missing data as a failure
+ * on hand-built results, ratios across variants, traffic entries and nodes,
+ * what the service received (the mock's echo), missing data as a failure
  * that says what is missing, the kinds' own load errors, and the JSON
  * report. */
 #include "error-list.h"
@@ -10,16 +11,17 @@
 
 static const char *const variant_names[] = { "blocking", "nonblocking", NULL };
 static const char *const node_names[] = { "gateway", "edge", NULL };
-static const char *const traffic_names[] = { "alice", "bob", NULL };
+static const char *const traffic_names[] = { "alice", "bob", "far", "near", NULL };
+static const PorticoExpectNames default_names = { variant_names, node_names, traffic_names };
 
 /* Loads one expectation (' for ") as the scenario loader does, at
- * "expect[0]"; the errors go to @errors when it is not NULL. */
+ * "expect[0]", in a scenario with @names; the errors go to @errors when it
+ * is not NULL. */
 static PorticoExpect *
-load_expect (const char *text, GPtrArray *errors)
+load_expect_in (const char *text, const PorticoExpectNames *names, GPtrArray *errors)
 {
   g_autoptr(PorticoJsonReader) reader = portico_json_reader_new ();
   g_autofree char *json = g_strdup (text);
-  PorticoExpectNames names = { variant_names, node_names, traffic_names };
   JsonNode *root;
   PorticoExpect *e;
   GPtrArray *found;
@@ -29,7 +31,7 @@ load_expect (const char *text, GPtrArray *errors)
   g_assert_nonnull (root);
   portico_json_reader_push_key (reader, "expect");
   portico_json_reader_push_index (reader, 0);
-  e = portico_expect_load (reader, root, &names);
+  e = portico_expect_load (reader, root, names);
   json_node_unref (root);
   found = portico_json_reader_get_errors (reader);
   for (guint i = 0; i < found->len; i++) {
@@ -44,9 +46,25 @@ load_expect (const char *text, GPtrArray *errors)
   return e;
 }
 
+static PorticoExpect *
+load_expect (const char *text, GPtrArray *errors)
+{
+  return load_expect_in (text, &default_names, errors);
+}
+
+/* What a mock echoes for GET /echo/42 through a gateway that added
+ * X-Forwarded-Prefix and a second X-Forwarded-For field. */
+#define ECHO "{\"method\": \"GET\", \"path\": \"/echo/42\", \"query\": null, " \
+  "\"http_version\": \"HTTP/1.1\", \"headers\": [[\"Host\", \"example.test\"], " \
+  "[\"X-Forwarded-Prefix\", \"/orders\"], [\"x-forwarded-for\", \"10.0.0.1\"], " \
+  "[\"X-Forwarded-For\", \"127.0.0.1\"], [\"X-Mock-Echo\", \"1\"]], \"headers_exact\": true, " \
+  "\"client\": \"127.0.0.1:5000\", \"body_bytes\": 0, \"body_sha256\": \"e3b0\"}"
+
 /* Two variants that differ as blocking and non-blocking workers would: the
  * second serves six times the rate at a fifth of the latency, and traced
- * no request. */
+ * no request. The first has a far and a near traffic entry (p99 41.2 ms
+ * against 1 ms) and the echo of one request of alice; the second only
+ * near, and no echo. */
 static PorticoResults *
 results_new (void)
 {
@@ -80,6 +98,14 @@ results_new (void)
   portico_traffic_figures_add_status (f, 429, 5);
   f->rps = 60;
   f->p99_ms = 10;
+  f = portico_variant_results_add_traffic (v, "far");
+  f->requests = f->completed = 100;
+  f->p99_ms = 41.2;
+  f->errors[PORTICO_TRAFFIC_ERR_TIMEOUT] = 3;
+  f = portico_variant_results_add_traffic (v, "near");
+  f->requests = f->completed = 300;
+  f->p99_ms = 1;
+  portico_variant_results_set_received (v, "alice", json_from_string (ECHO, NULL));
   n = portico_variant_results_add_node (v, "gateway");
   n->workers_respawned = 1;
   n->reloads = 1;
@@ -100,7 +126,7 @@ results_new (void)
   n->upstream_reuses = 0;
   n->requests = 10;
   v->phases = g_strdupv ((GStrv) phases);
-  portico_variant_results_add_span (v, "access", "phase", "gateway", 1.5, 0.25);
+  portico_variant_results_add_span (v, "access", "phase", "gateway", NULL, NULL, 1.5, 0.25);
   portico_variant_results_add_event (v, 2, "kill worker 0 of gateway (KILL)", TRUE, "pid 42");
   portico_variant_results_add_narration (v, 2, "Worker 0 is killed.");
 
@@ -115,6 +141,9 @@ results_new (void)
   f->p999_ms = 5;
   f->max_ms = 9;
   f->connections_opened = 20;
+  f = portico_variant_results_add_traffic (v, "near");
+  f->requests = f->completed = 6000;
+  f->p99_ms = 4;
   n = portico_variant_results_add_node (v, "gateway");
   n->workers_respawned = 0;
   n->reloads = 0;
@@ -196,6 +225,66 @@ static const CheckCase check_cases[] = {
     "p99 latency nonblocking/blocking 0.2 <= 0.5" },
   { "{'latency': {'p': 50, 'variant': 'blocking', 'over': 'nonblocking', 'max_ratio': 4}}", FALSE,
     "p50 latency blocking/nonblocking 5 > 4" },
+
+  /* within a variant: one traffic entry over another, one node over another */
+  { "{'ratio': {'of': 'p99', 'traffic': 'far', 'over_traffic': 'near', 'min': 20, "
+    "'variant': 'blocking'}}", TRUE, "p99 latency of traffic far / traffic near = 41.2 >= 20" },
+  { "{'ratio': {'of': 'p99', 'traffic': 'far', 'over_traffic': 'near', 'min': 50, "
+    "'variant': 'blocking'}}", FALSE, "p99 latency of traffic far / traffic near = 41.2 < 50" },
+  { "{'ratio': {'of': 'requests', 'traffic': 3, 'over_traffic': 'far', 'min': 2, 'max': 4}}", FALSE,
+    "blocking: requests of traffic near / traffic far = 3 in [2, 4]; nonblocking: requests of "
+    "traffic near / traffic far: no figures for traffic far" },
+  { "{'ratio': {'of': 'errors', 'traffic': 'far', 'over_traffic': 'near', 'max': 1, "
+    "'variant': 'blocking'}}", FALSE,
+    "errors of traffic far / traffic near: it is 0 for traffic near: no ratio" },
+  { "{'latency': {'p': 99, 'traffic': 'far', 'over_traffic': 'near', 'min_ratio': 20, "
+    "'variant': 'blocking'}}", TRUE, "p99 latency of traffic far / traffic near = 41.2 >= 20" },
+  { "{'latency': {'p': 99, 'traffic': 'near', 'over_traffic': 'far', 'min_ratio': 1, "
+    "'variant': 'blocking'}}", FALSE, "p99 latency of traffic near / traffic far = 0.02427 < 1" },
+  { "{'ratio': {'of': 'upstream_connects', 'node': 'gateway', 'over_node': 'edge', 'min': 4, "
+    "'variant': 'blocking'}}", TRUE, "upstream connects on node gateway / node edge = 4 >= 4" },
+  { "{'ratio': {'of': 'upstream_connects', 'node': 'gateway', 'over_node': 'edge', 'max': 3}}",
+    FALSE, "blocking: upstream connects on node gateway / node edge = 4 > 3; nonblocking: "
+           "upstream connects on node gateway / node edge: no figures from node edge" },
+  { "{'ratio': {'of': 'workers_respawned', 'node': 'gateway', 'over_node': 'edge', 'max': 1, "
+    "'variant': 'blocking'}}", FALSE,
+    "workers respawned on node gateway / node edge: it is 0 on node edge: no ratio" },
+
+  /* what the service received (the first traffic entry's echo by default) */
+  { "{'upstream_received': {'header': 'X-Forwarded-Prefix', 'equals': '/orders', "
+    "'variant': 'blocking'}}", TRUE, "upstream received X-Forwarded-Prefix: /orders, as expected" },
+  { "{'upstream_received': {'header': 'x-forwarded-prefix', 'equals': '/shop', "
+    "'variant': 'blocking'}}", FALSE, "upstream received x-forwarded-prefix: /orders, expected /shop" },
+  { "{'upstream_received': {'field': 'path', 'equals': '/42', 'variant': 'blocking'}}", FALSE,
+    "upstream received path /echo/42, expected /42" },
+  { "{'upstream_received': {'field': 'path', 'contains': '/42', 'variant': 'blocking', "
+    "'traffic': 'alice'}}", TRUE, "upstream received path /echo/42, which contains /42" },
+  { "{'upstream_received': {'header': 'X-Forwarded-For', 'equals': '10.0.0.1, 127.0.0.1', "
+    "'variant': 'blocking'}}", TRUE,
+    "upstream received X-Forwarded-For: 10.0.0.1, 127.0.0.1, as expected" },
+  { "{'upstream_received': {'header': 'X-Forwarded-For', 'contains': '192.168.', "
+    "'variant': 'blocking'}}", FALSE,
+    "upstream received X-Forwarded-For: 10.0.0.1, 127.0.0.1, expected it to contain 192.168." },
+  { "{'upstream_received': {'header': 'X-Trace', 'present': true, 'variant': 'blocking'}}", FALSE,
+    "upstream received no header X-Trace, expected it present" },
+  { "{'upstream_received': {'header': 'X-Trace', 'present': false, 'variant': 'blocking'}}", TRUE,
+    "upstream received no header X-Trace, as expected" },
+  { "{'upstream_received': {'header': 'X-Trace', 'equals': 'a', 'variant': 'blocking'}}", FALSE,
+    "upstream received no header X-Trace, expected a" },
+  { "{'upstream_received': {'header': 'X-Mock-Echo', 'present': false, 'variant': 'blocking'}}",
+    FALSE, "upstream received X-Mock-Echo: 1, expected it absent" },
+  { "{'upstream_received': {'field': 'query', 'present': false, 'variant': 'blocking'}}", TRUE,
+    "upstream received no query, as expected" },
+  { "{'upstream_received': {'field': 'query', 'equals': '', 'variant': 'blocking'}}", FALSE,
+    "upstream received no query, expected it empty" },
+  { "{'upstream_received': {'field': 'http_version', 'equals': 'HTTP/1.1', 'variant': 'blocking'}}",
+    TRUE, "upstream received http_version HTTP/1.1, as expected" },
+  { "{'upstream_received': {'field': 'method', 'equals': 'GET'}}", FALSE,
+    "blocking: upstream received method GET, as expected; nonblocking: upstream_received: no echo "
+    "for traffic alice (the service did not answer /echo)" },
+  { "{'upstream_received': {'field': 'method', 'present': true, 'traffic': 1, "
+    "'variant': 'blocking'}}", FALSE,
+    "upstream_received: no echo for traffic bob (the service did not answer /echo)" },
 
   /* gateway side: counts add up over nodes, maxima take the largest */
   { "{'workers_respawned': {'min': 1, 'variant': 'blocking'}}", TRUE, "workers respawned 1 >= 1" },
@@ -324,6 +413,82 @@ test_missing_runs (void)
 }
 
 static void
+test_phases_missing (void)
+{
+  g_autoptr(PorticoResults) results = portico_results_new ("s");
+  g_autoptr(PorticoExpect) e = load_expect ("{'phases': ['rewrite', 'log']}", NULL);
+  PorticoVariantResults *v = portico_results_add_variant (results, "default");
+  g_autofree char *none = NULL, *unanswered = NULL, *unrecorded = NULL, *empty = NULL;
+
+  g_test_summary ("A variant without a phase order says why: no request was sent, the traced "
+                  "request got no answer, or the gateway answered (status N) without recording "
+                  "it; an empty order is shown as (none). Each is a failure.");
+  g_assert_false (portico_expect_check (e, results, &none));
+  g_assert_cmpstr (none, ==, "phases: no request was traced");
+  v->trace_at_s = 3.5;
+  g_assert_false (portico_expect_check (e, results, &unanswered));
+  g_assert_cmpstr (unanswered, ==,
+                   "phases: no request was traced (the traced request got no answer)");
+  v->trace_status = 502;
+  g_assert_false (portico_expect_check (e, results, &unrecorded));
+  g_assert_cmpstr (unrecorded, ==,
+                   "phases: the gateway did not record the traced request (status 502)");
+  v->phases = g_new0 (char *, 1);
+  g_assert_false (portico_expect_check (e, results, &empty));
+  g_assert_cmpstr (empty, ==, "phases (none), expected rewrite > log");
+}
+
+static void
+test_received_traffic (void)
+{
+  static const char *const no_traffic[] = { NULL };
+  static const char *const overall[] = { "overall", "near", NULL };
+  const PorticoExpectNames without = { variant_names, node_names, no_traffic };
+  const PorticoExpectNames with_overall = { variant_names, node_names, overall };
+  g_autoptr(PorticoExpect) first = load_expect ("{'upstream_received': {'field': 'path', "
+                                                "'present': true}}", NULL);
+  g_autoptr(PorticoExpect) third = load_expect ("{'upstream_received': {'field': 'path', "
+                                                "'present': true, 'traffic': 2}}", NULL);
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(PorticoExpect) none = NULL;
+  g_autoptr(PorticoExpect) sum = NULL;
+  g_autoptr(PorticoResults) results = portico_results_new ("s");
+  PorticoVariantResults *v = portico_results_add_variant (results, "default");
+  g_autofree char *text = NULL;
+  static const char *const no_entry[] = {
+    "expect[0].upstream_received: needs a traffic entry to send (the scenario has none)", NULL
+  };
+  static const char *const sum_errors[] = {
+    "expect[0].ratio.over_traffic: must be one traffic entry, not \"overall\" (the sum of all)",
+    NULL
+  };
+
+  g_test_summary ("upstream_received names the traffic entry whose request is echoed (the "
+                  "runner reads it): the first one by default, an index resolved to its name; "
+                  "a scenario without traffic cannot have one. A ratio refuses a traffic entry "
+                  "named overall, which reads as all traffic together. An echo that is not an "
+                  "object with headers is no echo.");
+  g_assert_cmpstr (first->traffic, ==, "alice");
+  g_assert_cmpstr (third->traffic, ==, "far");
+  g_assert_cmpint (first->match, ==, PORTICO_EXPECT_PRESENT);
+  g_assert_cmpstr (first->field, ==, "path");
+  none = load_expect_in ("{'upstream_received': {'field': 'path', 'present': true}}", &without,
+                         errors);
+  g_assert_null (none);
+  portico_test_assert_errors (errors, no_entry, 2);
+  g_ptr_array_set_size (errors, 0);
+  sum = load_expect_in ("{'ratio': {'of': 'rps', 'traffic': 'near', 'over_traffic': 'overall', "
+                        "'min': 1}}", &with_overall, errors);
+  g_assert_null (sum);
+  portico_test_assert_errors (errors, sum_errors, 2);
+
+  portico_variant_results_set_received (v, "alice", json_from_string ("{\"path\": \"/\"}", NULL));
+  g_assert_false (portico_expect_check (first, results, &text));
+  g_assert_cmpstr (text, ==, "upstream_received: no echo for traffic alice (the service did not "
+                             "answer /echo)");
+}
+
+static void
 test_check_all (void)
 {
   g_autoptr(PorticoResults) results = results_new ();
@@ -384,7 +549,8 @@ static const LoadCase load_cases[] = {
     { "expect[0].latency.p: must be one of: 50, 90, 99, 99.9, 100" } },
   { "{'latency': {'p': 99}}", { "expect[0].latency: needs a bound: min_ms or max_ms" } },
   { "{'latency': {'p': 99, 'max_ratio': 0.5}}",
-    { "expect[0].latency.max_ratio: needs variant and over: the ratio of two variants' latencies" } },
+    { "expect[0].latency.max_ratio: needs over (with variant) or over_traffic (with traffic): the "
+      "ratio of two latencies" } },
   { "{'latency': {'p': 99, 'variant': 'blocking', 'over': 'nonblocking', 'max_ms': 5}}",
     { "expect[0].latency.max_ms: cannot be used with over: bound the ratio with min_ratio or max_ratio" } },
   { "{'latency': {'p': 99, 'over': 'blocking', 'max_ratio': 1}}",
@@ -395,8 +561,69 @@ static const LoadCase load_cases[] = {
     { "expect[0].ratio.of: must be a figure: requests, completed, rps, connections_opened, "
       "success_ratio, errors, p50, p90, p99, p999, max_latency, or a gateway figure such as reloads" } },
   { "{'ratio': {'of': 'rps', 'min': 1}}",
-    { "expect[0].ratio.variant: is required: a ratio is variant over over",
-      "expect[0].ratio.over: is required: a ratio is variant over over" } },
+    { "expect[0].ratio.over: is required (or over_traffic, or over_node): a ratio is one figure "
+      "over another" } },
+  { "{'ratio': {'of': 'rps', 'over': 'blocking', 'min': 1}}",
+    { "expect[0].ratio.over: needs variant: the ratio is variant over over" } },
+  { "{'ratio': {'of': 'rps', 'over_traffic': 'near', 'min': 1}}",
+    { "expect[0].ratio.over_traffic: needs traffic: the ratio is traffic over over_traffic" } },
+  { "{'ratio': {'of': 'reloads', 'over_node': 'edge', 'min': 1}}",
+    { "expect[0].ratio.over_node: needs node: the ratio is node over over_node" } },
+  { "{'ratio': {'of': 'rps', 'variant': 'blocking', 'over': 'nonblocking', 'traffic': 'far', "
+    "'over_traffic': 'near', 'min': 1}}",
+    { "expect[0].ratio.over_traffic: excludes over: a ratio compares variants, traffic entries or "
+      "nodes, one pair at a time" } },
+  { "{'ratio': {'of': 'rps', 'traffic': 'far', 'over_traffic': 2, 'min': 1}}",
+    { "expect[0].ratio.over_traffic: must not be the traffic entry itself" } },
+  { "{'ratio': {'of': 'reloads', 'node': 'edge', 'over_node': 'edge', 'min': 1}}",
+    { "expect[0].ratio.over_node: must not be the node itself" } },
+  { "{'ratio': {'of': 'rps', 'traffic': 'far', 'over_traffic': 'moon', 'min': 1}}",
+    { "expect[0].ratio.over_traffic: unknown traffic entry \"moon\"" } },
+  { "{'ratio': {'of': 'rps', 'traffic': 'far', 'over_traffic': 9, 'min': 1}}",
+    { "expect[0].ratio.over_traffic: no traffic entry 9 (there are 4)" } },
+  { "{'ratio': {'of': 'reloads', 'node': 'gateway', 'over_node': 'moon', 'min': 1}}",
+    { "expect[0].ratio.over_node: unknown node \"moon\"" } },
+  { "{'ratio': {'of': 'reloads', 'traffic': 'far', 'over_traffic': 'near', 'min': 1}}",
+    { "expect[0].ratio.traffic: does not apply to a gateway figure" } },
+  { "{'ratio': {'of': 'p99', 'node': 'gateway', 'over_node': 'edge', 'min': 1}}",
+    { "expect[0].ratio.node: does not apply to a client figure" } },
+  { "{'latency': {'p': 99, 'traffic': 'far', 'over_traffic': 'near', 'max_ms': 5}}",
+    { "expect[0].latency.max_ms: cannot be used with over_traffic: bound the ratio with min_ratio "
+      "or max_ratio" } },
+  { "{'latency': {'p': 99, 'traffic': 'far', 'over_traffic': 'near'}}",
+    { "expect[0].latency: needs a bound: min_ratio or max_ratio" } },
+  { "{'latency': {'p': 99, 'node': 'edge', 'over_node': 'gateway', 'max_ratio': 2}}",
+    { "expect[0].latency.node: unknown key*", "expect[0].latency.over_node: unknown key*",
+      "expect[0].latency.max_ratio: needs over (with variant) or over_traffic (with traffic): the "
+      "ratio of two latencies" } },
+  { "{'upstream_received': {'header': 'X-A', 'field': 'path', 'equals': '/'}}",
+    { "expect[0].upstream_received.field: excludes header: check one header or one field" } },
+  { "{'upstream_received': {'equals': '/'}}",
+    { "expect[0].upstream_received: needs header or field: what the service received" } },
+  { "{'upstream_received': {'field': 'path', 'equals': '/', 'contains': '/', 'present': true}}",
+    { "expect[0].upstream_received.contains: excludes equals: compare one way: equals, contains or "
+      "present",
+      "expect[0].upstream_received.present: excludes equals: compare one way: equals, contains or "
+      "present" } },
+  { "{'upstream_received': {'header': 'X-A'}}",
+    { "expect[0].upstream_received: needs equals, contains or present: what to compare with" } },
+  { "{'upstream_received': {'field': 'body', 'present': true}}",
+    { "expect[0].upstream_received.field: must be one of: method, path, query, http_version" } },
+  { "{'upstream_received': {'header': 5, 'equals': 1}}",
+    { "expect[0].upstream_received.header: must be a string",
+      "expect[0].upstream_received.equals: must be a string" } },
+  { "{'upstream_received': {'header': 'X A', 'present': 'yes'}}",
+    { "expect[0].upstream_received.header: is not a valid header name",
+      "expect[0].upstream_received.present: must be true or false" } },
+  { "{'upstream_received': {'field': 'path', 'contains': ''}}",
+    { "expect[0].upstream_received.contains: must not be empty" } },
+  { "{'upstream_received': {'field': 'path', 'equals': '/', 'traffic': 'moon', 'variant': 'x'}}",
+    { "expect[0].upstream_received.variant: unknown variant \"x\"",
+      "expect[0].upstream_received.traffic: unknown traffic entry \"moon\"" } },
+  { "{'upstream_received': {'field': 'path', 'equals': '/', 'node': 'edge', 'min': 1}}",
+    { "expect[0].upstream_received.node: unknown key (expected one of: variant, traffic, header, "
+      "field, equals, contains, present)", "expect[0].upstream_received.min: unknown key*" } },
+  { "{'upstream_received': true}", { "expect[0].upstream_received: must be an object" } },
   { "{'ratio': {'of': 'reloads', 'variant': 'blocking', 'over': 'nonblocking', 'traffic': 'alice', 'min': 1}}",
     { "expect[0].ratio.traffic: does not apply to a gateway figure" } },
   { "{'ratio': {'of': 'rps', 'variant': 'blocking', 'over': 'nonblocking', 'node': 'edge', 'min': 1}}",
@@ -541,6 +768,8 @@ main (int argc, char **argv)
     g_test_add_data_func (path, &check_cases[i], test_check_case);
   }
   g_test_add_func ("/lab/expect/check/missing-runs", test_missing_runs);
+  g_test_add_func ("/lab/expect/check/phases-missing", test_phases_missing);
+  g_test_add_func ("/lab/expect/check/received-traffic", test_received_traffic);
   g_test_add_func ("/lab/expect/check/all", test_check_all);
   for (guint i = 0; i < G_N_ELEMENTS (load_cases); i++) {
     g_autofree char *path = g_strdup_printf ("/lab/expect/load/%02u", i);

@@ -698,10 +698,11 @@ static const ErrorCase error_cases[] = {
     { "traffic[2].duration_s: must be a number between 0.001 and 3600",
       "traffic[0].start_s: must be before the end of the run (duration_s 5)",
       "traffic[1].duration_s: ends at 6 s, after the run (duration_s 5)" } },
-  { "traffic-names", "'traffic': [{'name': 'a'}, {'name': 'a'}, {'name': 'traffic[0]'}, 1]",
+  { "traffic-names", "'traffic': [{'name': 'a'}, {'name': 'a'}, {'name': 'traffic[0]'}, 1, {'name': 'overall'}]",
     { "traffic[1].name: duplicate traffic name \"a\" (also at traffic[0].name)",
       "traffic[2].name: a name may only hold letters, digits, \"_\" and \"-\" (1 to 64)",
-      "traffic[3]: must be an object" } },
+      "traffic[3]: must be an object",
+      "traffic[4].name: \"overall\" is reserved: it names every entry together" } },
   { "traffic-not-array", "'traffic': {}", { "traffic: must be an array" } },
 
   /* links */
