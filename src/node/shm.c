@@ -382,8 +382,11 @@ portico_shm_trace_put (PorticoShm *shm, guint slot, const PorticoTraceRecord *re
   g_return_if_fail (shm != NULL && slot < shm->n_slots && record->id > 0);
   TraceRing *ring = trace_ring (shm, slot);
   TraceEntry *e = &ring->entries[(record->id - 1) % PORTICO_SHM_TRACES];
+  /* Only the spans in use: the reader stops at n_spans. */
+  gsize used = G_STRUCT_OFFSET (PorticoTraceRecord, spans) +
+               MIN (record->n_spans, PORTICO_TRACE_SPANS) * sizeof record->spans[0];
   seq_write_begin (&e->seq);
-  memcpy (&e->record, record, sizeof *record);
+  memcpy (&e->record, record, used);
   seq_write_end (&e->seq);
   if (record->id > __atomic_load_n (&ring->last_id, __ATOMIC_RELAXED))
     __atomic_store_n (&ring->last_id, record->id, __ATOMIC_RELEASE);
@@ -404,6 +407,8 @@ portico_shm_trace_read (PorticoShm *shm, guint slot, guint index, PorticoTraceRe
   if (!seq_read (&e->seq, out, &e->record, sizeof *out) || out->id == 0)
     return FALSE;
   out->n_spans = MIN (out->n_spans, PORTICO_TRACE_SPANS);
+  /* What lies past the spans in use is an older record's: not this one's. */
+  memset (&out->spans[out->n_spans], 0, (PORTICO_TRACE_SPANS - out->n_spans) * sizeof out->spans[0]);
   out->method[sizeof out->method - 1] = '\0';
   out->path[sizeof out->path - 1] = '\0';
   out->route[sizeof out->route - 1] = '\0';

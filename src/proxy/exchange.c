@@ -64,7 +64,7 @@ portico_exchange_free (PorticoProxy *proxy, PorticoExchange *x)
     }
   portico_timer_disarm (proxy->loop, &x->resume_timer);
   portico_buf_clear (&x->filter_buf);
-  portico_trace_discard (x);
+  portico_trace_discard (proxy, x);
   portico_request_finish (&x->pdk);
   if (proxy->free_exchanges->len < 64 && x->head_cap <= 4096)
     {

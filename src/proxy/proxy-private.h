@@ -142,6 +142,7 @@ struct _PorticoProxy {
   PorticoProxyStats stats;
   PorticoTracer tracer;
   guint64 trace_seen;      /* requests counted towards node.trace_sample */
+  PorticoTraceState *spare_trace; /* the last one freed, for the next traced request */
   gboolean draining;
   gint64 date_second;
   char date[40];           /* "Sun, 06 Nov 1994 08:49:37 GMT" */
@@ -190,7 +191,8 @@ void portico_trace_upstream_end (PorticoExchange *x, gboolean failed);
 /* After log: closes what is open, adds the module calls, hands the record
  * to the tracer and forgets it. */
 void portico_trace_finish (PorticoExchange *x);
-void portico_trace_discard (PorticoExchange *x);
+/* Forgets the exchange's trace (kept as the proxy's spare). */
+void portico_trace_discard (PorticoProxy *proxy, PorticoExchange *x);
 
 /* respond.c */
 const char *portico_http_reason (int status);

@@ -40,6 +40,7 @@ portico_proxy_free (PorticoProxy *proxy)
   g_ptr_array_free (proxy->free_exchanges, TRUE);
   portico_router_free (proxy->router);
   portico_plan_free (proxy->plan);
+  g_free (proxy->spare_trace);
   g_free (proxy);
 }
 

@@ -55,7 +55,13 @@ portico_trace_start (PorticoExchange *x)
   if (!requested && (node->trace_sample == 0 || ++proxy->trace_seen % node->trace_sample != 0))
     return;
 
-  PorticoTraceState *t = g_new0 (PorticoTraceState, 1);
+  /* Everything but the spans starts at zero; a span is written before
+   * n_spans counts it. */
+  PorticoTraceState *t = g_steal_pointer (&proxy->spare_trace);
+  if (t == NULL)
+    t = g_new (PorticoTraceState, 1);
+  memset (&t->rec, 0, G_STRUCT_OFFSET (PorticoTraceRecord, spans));
+  memset (t->open, 0, sizeof *t - G_STRUCT_OFFSET (PorticoTraceState, open));
   PorticoTraceRecord *rec = &t->rec;
   rec->id = ++proxy->tracer.last_id;
   rec->slot = proxy->tracer.slot;
@@ -160,11 +166,16 @@ portico_trace_finish (PorticoExchange *x)
     g_strlcpy (rec->consumer, r->consumer->username ? r->consumer->username : r->consumer->custom_id ? r->consumer->custom_id : "",
                sizeof rec->consumer);
   proxy->tracer.put (rec, proxy->tracer.data);
-  portico_trace_discard (x);
+  portico_trace_discard (proxy, x);
 }
 
 void
-portico_trace_discard (PorticoExchange *x)
+portico_trace_discard (PorticoProxy *proxy, PorticoExchange *x)
 {
-  g_clear_pointer (&x->trace, g_free);
+  if (x->trace == NULL)
+    return;
+  if (proxy->spare_trace == NULL)
+    proxy->spare_trace = g_steal_pointer (&x->trace);
+  else
+    g_clear_pointer (&x->trace, g_free);
 }
