@@ -31,6 +31,19 @@ static void up_on_timeout (PorticoTimer *timer);
 static void advance (PorticoExchange *x);
 static void run_log (PorticoExchange *x);
 
+/* The try's connection goes (back to its pool when @reusable) and the
+ * balancer hears that the try ended (@failed: without an answer). */
+static void
+release_upstream (PorticoProxy *proxy, PorticoExchange *x, gboolean reusable, gboolean failed)
+{
+  if (x->up != NULL)
+    {
+      portico_upstream_release (x->up, reusable);
+      x->up = NULL;
+    }
+  portico_balancer_end (proxy, x, failed);
+}
+
 PorticoExchange *
 portico_exchange_new (PorticoClient *client)
 {
@@ -57,11 +70,7 @@ portico_exchange_new (PorticoClient *client)
 void
 portico_exchange_free (PorticoProxy *proxy, PorticoExchange *x)
 {
-  if (x->up != NULL)
-    {
-      portico_upstream_release (x->up, FALSE);
-      x->up = NULL;
-    }
+  release_upstream (proxy, x, FALSE, TRUE);
   portico_timer_disarm (proxy->loop, &x->resume_timer);
   portico_buf_clear (&x->filter_buf);
   portico_trace_discard (proxy, x);
@@ -183,11 +192,8 @@ send_local (PorticoExchange *x, gboolean must_close, gboolean filter_headers)
 {
   PorticoRequest *r = &x->pdk;
   if (x->up != NULL)
-    {
-      portico_upstream_release (x->up, FALSE);
-      x->up = NULL;
-      PORTICO_TRACE (x, portico_trace_upstream_end (x, TRUE));
-    }
+    PORTICO_TRACE (x, portico_trace_upstream_end (x, TRUE));
+  release_upstream (x->client->proxy, x, FALSE, FALSE);
   PORTICO_TRACE (x, portico_trace_enter (x, PORTICO_PHASE_HEADER_FILTER));
   if (filter_headers && portico_phase_wanted (r, PORTICO_PHASE_HEADER_FILTER))
     {
@@ -238,11 +244,7 @@ abort_exchange (PorticoExchange *x, const char *why)
   if (!x->resp_started)
     x->status = x->pdk.status = 499; /* nginx's "client closed request" */
   run_log (x);
-  if (x->up != NULL)
-    {
-      portico_upstream_release (x->up, FALSE);
-      x->up = NULL;
-    }
+  release_upstream (x->client->proxy, x, FALSE, !x->resp_started);
   portico_client_abort (x->client);
   return STEP_GONE;
 }
@@ -258,7 +260,7 @@ connect_upstream (PorticoExchange *x, gboolean fresh)
   for (;;)
     {
       PORTICO_TRACE (x, portico_trace_enter (x, PORTICO_PHASE_BALANCER));
-      const PorticoAddress *target = portico_balancer_pick (proxy, x->service, x->target);
+      const PorticoAddress *target = portico_balancer_pick (proxy, x, x->target);
       if (target == NULL)
         {
           PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_BALANCER));
@@ -288,6 +290,7 @@ connect_upstream (PorticoExchange *x, gboolean fresh)
       if (r->upstream_sent_us < 0)
         r->upstream_sent_us = g_get_monotonic_time ();
       int err = 0;
+      portico_balancer_begin (proxy, x);
       PorticoUpConn *up = portico_upstream_get (proxy, target, x, failed != NULL && target == failed, &err);
       PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_BALANCER));
       if (up != NULL)
@@ -301,6 +304,7 @@ connect_upstream (PorticoExchange *x, gboolean fresh)
           return TRUE;
         }
       proxy->stats.upstream_failures++;
+      portico_balancer_end (proxy, x, TRUE);
       g_info ("connect to %s failed: %s", target->text, g_strerror (err));
       if (x->tries >= x->service->retries)
         {
@@ -343,8 +347,7 @@ upstream_failed (PorticoExchange *x, gboolean timed_out, const char *why)
       PorticoBuf pending = up->conn.out; /* head (and body) not sent yet */
       gboolean resend = up->connected;
       memset (&up->conn.out, 0, sizeof up->conn.out);
-      portico_upstream_release (up, FALSE);
-      x->up = NULL;
+      release_upstream (proxy, x, FALSE, TRUE);
       if (!connect_upstream (x, TRUE))
         {
           portico_buf_clear (&pending);
@@ -449,6 +452,7 @@ filter_response_head (PorticoExchange *x)
   PorticoRequest *r = &x->pdk;
   PorticoHttpResponse *resp = &x->resp;
   r->upstream_head_us = g_get_monotonic_time ();
+  portico_balancer_observe (x->client->proxy, x);
   PORTICO_TRACE (x, portico_trace_upstream_end (x, FALSE));
   PORTICO_TRACE (x, portico_trace_enter (x, PORTICO_PHASE_HEADER_FILTER));
   if (portico_plan_is_empty (r->plan))
@@ -715,13 +719,9 @@ finish (PorticoExchange *x)
 {
   record_latency (x);
   run_log (x);
-  if (x->up != NULL)
-    {
-      gboolean reusable = x->resp.keep_alive && x->resp_pipe.done && x->req_done &&
-                          portico_buf_len (&x->up->conn.out) == 0;
-      portico_upstream_release (x->up, reusable);
-      x->up = NULL;
-    }
+  gboolean reusable = x->up != NULL && x->resp.keep_alive && x->resp_pipe.done && x->req_done &&
+                      portico_buf_len (&x->up->conn.out) == 0;
+  release_upstream (x->client->proxy, x, reusable, FALSE);
   portico_client_exchange_done (x->client);
 }
 

@@ -99,6 +99,8 @@ struct _PorticoExchange {
   const PorticoService *service;
   const PorticoAddress *target;
   guint tries;
+  gint64 try_start_us;      /* when the current try began (balancer.c) */
+  gboolean balanced;        /* a try is in flight: balancer_end still to come */
   PorticoPipe req_pipe;  /* client -> upstream */
   PorticoPipe resp_pipe; /* upstream -> client */
   gint64 start_us;
@@ -163,9 +165,19 @@ void portico_exchange_run (PorticoExchange *x);
 void portico_exchange_timeout (PorticoExchange *x, gboolean client_side);
 void portico_exchange_free (PorticoProxy *proxy, PorticoExchange *x);
 
+/* balancer.c: the target for the next try of @x (its service's address
+ * when the service names no upstream); NULL when no target can take it.
+ * @avoid: a target to skip when there is another. */
+const PorticoAddress *portico_balancer_pick (PorticoProxy *proxy, PorticoExchange *x, const PorticoAddress *avoid);
+/* The try of @x to x->target starts (it is in flight until end). */
+void portico_balancer_begin (PorticoProxy *proxy, PorticoExchange *x);
+/* Its response head came: a latency sample for the target. */
+void portico_balancer_observe (PorticoProxy *proxy, PorticoExchange *x);
+/* The try ended (its connection released); @failed: without an answer. */
+void portico_balancer_end (PorticoProxy *proxy, PorticoExchange *x, gboolean failed);
+void portico_balancers_free (PorticoProxy *proxy);
+
 /* upstream.c */
-const PorticoAddress *portico_balancer_pick (PorticoProxy *proxy, const PorticoService *service,
-                                             const PorticoAddress *avoid);
 /* A pooled connection to @address, or (when none is idle, or @fresh) a new
  * one whose connect may still be in progress. NULL with *error = errno. */
 PorticoUpConn *portico_upstream_get (PorticoProxy *proxy, const PorticoAddress *address,

@@ -1,66 +1,13 @@
-/* upstream.c: the upstream side of the worker: which target gets a request
- * (smooth weighted round-robin), and the keep-alive pool of connections to
- * each target. A pooled connection is reserved: it serves one request at a
- * time and goes back to the pool only after a complete, clean response. */
+/* upstream.c: the keep-alive pool of connections to each target (which
+ * target gets a request is balancer.c's). A pooled connection is reserved:
+ * it serves one request at a time and goes back to the pool only after a
+ * complete, clean response. */
 #include "proxy/proxy-private.h"
 
 #include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "net/sock.h"
-
-typedef struct {
-  guint n;
-  gint *current; /* smooth weighted round-robin state, one per target */
-} PorticoBalancer;
-
-static void
-balancer_free (gpointer data)
-{
-  PorticoBalancer *b = data;
-  g_free (b->current);
-  g_free (b);
-}
-
-/* Smooth weighted round-robin: every pick adds each target's weight to its
- * counter, takes the largest, and takes the total off the winner. Weights
- * 5:1:1 give a a b a c a a, spread rather than bunched. */
-const PorticoAddress *
-portico_balancer_pick (PorticoProxy *proxy, const PorticoService *service, const PorticoAddress *avoid)
-{
-  const PorticoUpstream *upstream = service->upstream;
-  if (upstream == NULL)
-    return &service->address;
-  if (proxy->balancers == NULL)
-    proxy->balancers = g_hash_table_new_full (NULL, NULL, NULL, balancer_free);
-  PorticoBalancer *b = g_hash_table_lookup (proxy->balancers, upstream);
-  if (b == NULL)
-    {
-      b = g_new0 (PorticoBalancer, 1);
-      b->n = upstream->targets->len;
-      b->current = g_new0 (gint, b->n);
-      g_hash_table_insert (proxy->balancers, (gpointer) upstream, b);
-    }
-  gint total = 0;
-  gint best = -1;
-  for (guint i = 0; i < b->n; i++)
-    {
-      const PorticoTarget *t = g_ptr_array_index (upstream->targets, i);
-      if (t->weight == 0)
-        continue;
-      if (avoid == &t->address && b->n > 1)
-        continue;
-      b->current[i] += (gint) t->weight;
-      total += (gint) t->weight;
-      if (best < 0 || b->current[i] > b->current[best])
-        best = (gint) i;
-    }
-  if (best < 0)
-    return NULL;
-  b->current[best] -= total;
-  const PorticoTarget *t = g_ptr_array_index (upstream->targets, (guint) best);
-  return &t->address;
-}
 
 static PorticoUpPool *
 pool_for (PorticoProxy *proxy, const PorticoAddress *address)
@@ -227,5 +174,5 @@ portico_upstream_pools_free (PorticoProxy *proxy)
       pool_free (value);
       g_hash_table_iter_remove (&iter);
     }
-  g_clear_pointer (&proxy->balancers, g_hash_table_destroy);
+  portico_balancers_free (proxy);
 }
