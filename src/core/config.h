@@ -67,9 +67,35 @@ typedef struct {
   guint weight; /* 0..1000, default 100; 0 = disabled */
 } PorticoTarget;
 
+/* How an upstream picks a target (Kong's algorithm names). */
+typedef enum {
+  PORTICO_LB_ROUND_ROBIN = 0,   /* smooth weighted round-robin */
+  PORTICO_LB_LEAST_CONNECTIONS, /* fewest tries in flight, relative to weight */
+  PORTICO_LB_CONSISTENT_HASHING, /* a hash of the request picks, on a ring of slots */
+  PORTICO_LB_LATENCY,           /* lowest EWMA of the time to the response head */
+} PorticoLbAlgorithm;
+
+/* What consistent hashing hashes. */
+typedef enum {
+  PORTICO_HASH_NONE = 0, /* nothing: round-robin */
+  PORTICO_HASH_CONSUMER, /* the authenticated consumer's id (else the client address) */
+  PORTICO_HASH_IP,       /* the client address */
+  PORTICO_HASH_HEADER,   /* a request header's value */
+  PORTICO_HASH_COOKIE,   /* a cookie's value; the gateway sets it when absent */
+  PORTICO_HASH_PATH,     /* the normalized request path */
+} PorticoHashOn;
+
 struct _PorticoUpstream {
   char *name;
-  char *algorithm;    /* "round-robin" (the only one for now) */
+  char *algorithm;    /* as written */
+  PorticoLbAlgorithm lb;
+  PorticoHashOn hash_on;        /* default NONE */
+  PorticoHashOn hash_fallback;  /* when hash_on has no value for a request; default NONE */
+  char *hash_on_header;         /* HEADER */
+  char *hash_fallback_header;
+  char *hash_on_cookie;         /* COOKIE */
+  char *hash_on_cookie_path;    /* default "/" */
+  guint slots;                  /* ring size, 10..65536, default 10000 */
   GPtrArray *targets; /* PorticoTarget* */
 };
 

@@ -311,6 +311,9 @@ portico_head_client_response (PorticoExchange *x, PorticoBuf *out)
   append_str (out, PORTICO_VIA "\r\n");
   if (trace_id != NULL)
     portico_buf_printf (out, PORTICO_TRACE_ID_HEADER ": %s\r\n", trace_id);
+  if (x->hash_cookie[0] != '\0')
+    portico_buf_printf (out, "Set-Cookie: %s=%s; Path=%s\r\n", x->service->upstream->hash_on_cookie,
+                        x->hash_cookie, x->service->upstream->hash_on_cookie_path);
   if (!x->keep_client)
     append_str (out, "Connection: close\r\n");
   else if (x->req.version_minor == 0)

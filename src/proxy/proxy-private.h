@@ -100,6 +100,7 @@ struct _PorticoExchange {
   const PorticoAddress *target;
   guint tries;
   gint64 try_start_us;      /* when the current try began (balancer.c) */
+  char hash_cookie[40];     /* consistent hashing made up this cookie: set it in the answer */
   gboolean balanced;        /* a try is in flight: balancer_end still to come */
   PorticoPipe req_pipe;  /* client -> upstream */
   PorticoPipe resp_pipe; /* upstream -> client */
