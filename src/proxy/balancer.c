@@ -98,29 +98,6 @@ pick_round_robin (PorticoBalancer *b, const PorticoUpstream *upstream, const Por
   return best;
 }
 
-/* Fewest tries in flight for its weight ((active + 1) / weight, so a
- * target of weight 200 takes twice the load of one of 100); ties go round
- * from after the last pick. */
-static gint
-pick_least_connections (PorticoBalancer *b, const PorticoUpstream *upstream, const PorticoAddress *avoid)
-{
-  gint best = -1;
-  double best_load = 0;
-  for (guint k = 0; k < b->n; k++)
-    {
-      guint i = (b->next + k) % b->n;
-      if (!allowed (upstream, i, avoid))
-        continue;
-      const PorticoTarget *t = g_ptr_array_index (upstream->targets, i);
-      double load = (double) (b->active[i] + 1) / (double) t->weight;
-      if (best < 0 || load < best_load)
-        best = (gint) i, best_load = load;
-    }
-  if (best >= 0)
-    b->next = (guint) best + 1;
-  return best;
-}
-
 /* A target's latency as it stands now: the EWMA fades towards 0 while no
  * answer refreshes it (half of it every 10 s), so a target that was slow
  * gets tried again after a while instead of never. */
@@ -134,12 +111,14 @@ ewma_now (const PorticoBalancer *b, guint i, gint64 now)
   return b->ewma_us[i] * exp2 (-(double) (now - b->ewma_at[i]) / EWMA_HALF_LIFE_US);
 }
 
-/* The lowest expected wait: latency times the tries already queued on it,
- * for its weight. A target never measured goes first. */
+/* The target with the lowest cost, (tries in flight + 1) / weight, times
+ * its latency when @by_latency (the expected wait; a target never measured
+ * costs 0 and goes first). A target of weight 200 takes twice the load of
+ * one of 100. Ties go round from after the last pick. */
 static gint
-pick_latency (PorticoBalancer *b, const PorticoUpstream *upstream, const PorticoAddress *avoid)
+pick_lowest (PorticoBalancer *b, const PorticoUpstream *upstream, const PorticoAddress *avoid, gboolean by_latency)
 {
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = by_latency ? g_get_monotonic_time () : 0;
   gint best = -1;
   double best_cost = 0;
   for (guint k = 0; k < b->n; k++)
@@ -148,7 +127,9 @@ pick_latency (PorticoBalancer *b, const PorticoUpstream *upstream, const Portico
       if (!allowed (upstream, i, avoid))
         continue;
       const PorticoTarget *t = g_ptr_array_index (upstream->targets, i);
-      double cost = ewma_now (b, i, now) * (double) (b->active[i] + 1) / (double) t->weight;
+      double cost = (double) (b->active[i] + 1) / (double) t->weight;
+      if (by_latency)
+        cost *= ewma_now (b, i, now);
       if (best < 0 || cost < best_cost)
         best = (gint) i, best_cost = cost;
     }
@@ -337,13 +318,13 @@ portico_balancer_pick (PorticoProxy *proxy, PorticoExchange *x, const PorticoAdd
   switch (upstream->lb)
     {
     case PORTICO_LB_LEAST_CONNECTIONS:
-      best = pick_least_connections (b, upstream, avoid);
+      best = pick_lowest (b, upstream, avoid, FALSE);
       break;
     case PORTICO_LB_CONSISTENT_HASHING:
       best = pick_hashed (b, x, avoid);
       break;
     case PORTICO_LB_LATENCY:
-      best = pick_latency (b, upstream, avoid);
+      best = pick_lowest (b, upstream, avoid, TRUE);
       break;
     case PORTICO_LB_ROUND_ROBIN:
     default:
