@@ -59,6 +59,11 @@ JsonNode *portico_admin_trace_json (PorticoShm *shm, const char *id);
 /* RFC 3339 in UTC with milliseconds; null for a time never set. */
 void portico_admin_add_time (JsonBuilder *b, const char *member, gint64 us);
 
+/* /upstreams/...: @path is what follows "/upstreams/". Returns the status;
+ * *@out the JSON body (200) or NULL, *@message the error's text. */
+guint portico_admin_upstreams (const PorticoConfig *config, const char *method, const char *path, JsonNode **out,
+                               const char **message);
+
 /* The Prometheus text exposition (format 0.0.4). */
 char *portico_admin_metrics_text (const PorticoAdminSnapshot *snap, gsize *length);
 

@@ -5,6 +5,7 @@
 #include "admin/admin.h"
 #include "admin/admin-private.h"
 #include "node/signals.h"
+#include "pdk/phases.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -266,6 +267,21 @@ handle_traces (PorticoAdmin *admin, SoupServerMessage *msg)
 }
 
 static void
+handle_upstreams (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  const char *path = g_uri_get_path (soup_server_message_get_uri (msg)) + strlen ("/upstreams/");
+  const char *message = NULL;
+  g_autoptr (JsonNode) body = NULL;
+  guint status = portico_admin_upstreams (admin->config, soup_server_message_get_method (msg), path, &body, &message);
+  if (body != NULL)
+    respond_json (msg, status, body);
+  else if (status == SOUP_STATUS_NO_CONTENT)
+    soup_server_message_set_status (msg, status, NULL);
+  else
+    respond_error (msg, status, message);
+}
+
+static void
 handle_get_config (PorticoAdmin *admin, SoupServerMessage *msg)
 {
   JsonNode *root = admin->config->root;
@@ -395,6 +411,7 @@ static const AdminRoute routes[] = {
   { "/metrics", handle_metrics, NULL },
   { "/traces", handle_traces, NULL },
   { "/traces/", handle_traces, NULL }, /* a prefix: /traces/{id} */
+  { "/upstreams/", handle_upstreams, handle_upstreams }, /* the handler checks the method */
 };
 
 static void
@@ -515,6 +532,9 @@ portico_admin_run (const PorticoAdminContext *ctx)
     }
   admin.config = ctx->config;
   admin.control_in = g_string_new (NULL);
+  /* The shared dictionary through the same calls the workers use: the
+   * targets' health is kept there (proxy/health.c). */
+  portico_pdk_bind_worker (NULL, ctx->shm, 0, 0);
   use_token (&admin);
 
   GSocket *socket = g_socket_new_from_fd (ctx->listen_fd, &error);

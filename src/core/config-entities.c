@@ -80,6 +80,7 @@ upstream_free (gpointer data)
   g_free (upstream->hash_fallback_header);
   g_free (upstream->hash_on_cookie);
   g_free (upstream->hash_on_cookie_path);
+  portico_config_clear_healthchecks (&upstream->healthchecks);
   g_ptr_array_unref (upstream->targets);
   g_free (upstream);
 }
@@ -197,7 +198,7 @@ load_upstream (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
 {
   static const char *const keys[] = { "name", "algorithm", "hash_on", "hash_fallback", "hash_on_header",
                                       "hash_fallback_header", "hash_on_cookie", "hash_on_cookie_path",
-                                      "slots", "targets", "tags", NULL };
+                                      "slots", "healthchecks", "targets", "tags", NULL };
   PorticoUpstream *upstream;
   JsonObject *object;
 
@@ -210,6 +211,7 @@ load_upstream (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
   upstream->lb = load_choice (ld, object, "algorithm", algorithm_names, PORTICO_LB_ROUND_ROBIN);
   upstream->algorithm = g_strdup (algorithm_names[upstream->lb]);
   load_hashing (ld, object, upstream);
+  portico_config_load_healthchecks (ld, object, &upstream->healthchecks);
   portico_config_each_element (ld, object, "targets", load_target, upstream);
   skip_tags (ld, object);
 }

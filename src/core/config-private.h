@@ -34,6 +34,10 @@ void portico_config_each_element (PorticoConfigLoader *ld, JsonObject *object, c
 gboolean portico_config_load_address (PorticoConfigLoader *ld, const char *key, const char *text,
                                       guint16 default_port, PorticoAddress *out);
 
+/* config-health.c: an upstream's "healthchecks" (defaults when absent). */
+void portico_config_load_healthchecks (PorticoConfigLoader *ld, JsonObject *upstream, PorticoHealthchecks *hc);
+void portico_config_clear_healthchecks (PorticoHealthchecks *hc);
+
 /* config-entities.c */
 
 /* Gives @config its empty entity arrays. */

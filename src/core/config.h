@@ -85,6 +85,32 @@ typedef enum {
   PORTICO_HASH_PATH,     /* the normalized request path */
 } PorticoHashOn;
 
+/* What counts towards a target's health, one side (healthy or unhealthy)
+ * of active probes or passive observation (Kong's healthchecks). A count
+ * of 0 turns that counting off. */
+typedef struct {
+  guint interval_ms;    /* active only: probe this often in this state; 0 = not probed */
+  GArray *http_statuses; /* guint: statuses that count for this side */
+  guint successes;      /* healthy: this many in a row make it healthy */
+  guint http_failures;  /* unhealthy: this many statuses of the list in a row */
+  guint tcp_failures;   /* unhealthy: connect failures or resets */
+  guint timeouts;       /* unhealthy: timeouts */
+} PorticoHealthSide;
+
+typedef enum {
+  PORTICO_PROBE_HTTP = 0,
+  PORTICO_PROBE_TCP,
+} PorticoProbeType;
+
+typedef struct {
+  PorticoProbeType active_type; /* "http" or "tcp" ("https" once TLS is there) */
+  char *http_path;              /* active http probes: default "/" */
+  guint timeout_ms;             /* active probes: default 1000 */
+  guint concurrency;            /* active probes at once: default 10 */
+  PorticoHealthSide active_healthy, active_unhealthy;
+  PorticoHealthSide passive_healthy, passive_unhealthy;
+} PorticoHealthchecks;
+
 struct _PorticoUpstream {
   char *name;
   char *algorithm;    /* as written */
@@ -96,6 +122,7 @@ struct _PorticoUpstream {
   char *hash_on_cookie;         /* COOKIE */
   char *hash_on_cookie_path;    /* default "/" */
   guint slots;                  /* ring size, 10..65536, default 10000 */
+  PorticoHealthchecks healthchecks;
   GPtrArray *targets; /* PorticoTarget* */
 };
 

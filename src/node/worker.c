@@ -148,6 +148,19 @@ publish (PorticoWorker *w)
   portico_shm_slot_write_end (slot);
 }
 
+typedef struct {
+  PorticoWorker *worker;
+  const PorticoUpstream *upstream;
+} HealthTick;
+
+static gboolean
+health_tick (gpointer data)
+{
+  HealthTick *h = data;
+  portico_health_probe (h->worker->proxy, h->upstream);
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 publish_tick (gpointer data)
 {
@@ -192,6 +205,18 @@ portico_worker_new (const PorticoConfig *config, GPtrArray *listeners, PorticoSh
   if (shm != NULL)
     portico_timers_add (w->timers, "core", "publish-stats", PUBLISH_MS, PUBLISH_MS, publish_tick, w, NULL,
                         NULL);
+  /* Active health checks: one timer per upstream that has them, in every
+   * worker; each tick, one worker of the node runs the round (health-probe.c). */
+  for (guint i = 0; shm != NULL && i < config->upstreams->len; i++)
+    {
+      const PorticoUpstream *upstream = g_ptr_array_index (config->upstreams, i);
+      guint tick = portico_health_probe_interval (upstream);
+      if (tick == 0)
+        continue;
+      HealthTick *h = g_new (HealthTick, 1);
+      *h = (HealthTick) { w, upstream };
+      portico_timers_add (w->timers, "health", upstream->name, tick, tick, health_tick, h, g_free, NULL);
+    }
   return w;
 }
 

@@ -66,13 +66,17 @@ balancer_for (PorticoProxy *proxy, const PorticoUpstream *upstream)
   return b;
 }
 
-/* Whether target @i may take this try: it has weight, and it is not the
- * one that just failed (unless it is the only one). */
+/* The proxy whose pick is running: allowed() asks it about health. */
+static PorticoProxy *picking;
+
+/* Whether target @i may take this try: it has weight, it is healthy, and
+ * it is not the one that just failed (unless it is the only one). */
 static gboolean
 allowed (const PorticoUpstream *upstream, guint i, const PorticoAddress *avoid)
 {
   const PorticoTarget *t = g_ptr_array_index (upstream->targets, i);
-  return t->weight > 0 && !(avoid == &t->address && upstream->targets->len > 1);
+  return t->weight > 0 && !(avoid == &t->address && upstream->targets->len > 1) &&
+         (picking == NULL || portico_health_target_up (picking, upstream, i));
 }
 
 /* Smooth weighted round-robin: every pick adds each target's weight to its
@@ -315,6 +319,7 @@ portico_balancer_pick (PorticoProxy *proxy, PorticoExchange *x, const PorticoAdd
     return &x->service->address;
   PorticoBalancer *b = balancer_for (proxy, upstream);
   gint best;
+  picking = proxy;
   switch (upstream->lb)
     {
     case PORTICO_LB_LEAST_CONNECTIONS:
@@ -331,6 +336,7 @@ portico_balancer_pick (PorticoProxy *proxy, PorticoExchange *x, const PorticoAdd
       best = pick_round_robin (b, upstream, avoid);
       break;
     }
+  picking = NULL;
   if (best < 0)
     return NULL;
   const PorticoTarget *t = g_ptr_array_index (upstream->targets, (guint) best);
@@ -353,6 +359,7 @@ portico_balancer_begin (PorticoProxy *proxy, PorticoExchange *x)
   const PorticoUpstream *upstream = x->service->upstream;
   x->try_start_us = g_get_monotonic_time ();
   x->balanced = TRUE;
+  x->try_timed_out = FALSE;
   if (upstream == NULL)
     return;
   gint i = target_index (upstream, x->target);
@@ -377,6 +384,7 @@ portico_balancer_observe (PorticoProxy *proxy, PorticoExchange *x)
   double sample = (double) (now - x->try_start_us), before = ewma_now (b, (guint) i, now);
   b->ewma_us[i] = before == 0 ? sample : before + EWMA_ALPHA * (sample - before);
   b->ewma_at[i] = now;
+  portico_health_report (upstream, (guint) i, FALSE, PORTICO_HEALTH_ANSWERED, (guint) x->resp.status);
 }
 
 void
@@ -394,4 +402,7 @@ portico_balancer_end (PorticoProxy *proxy, PorticoExchange *x, gboolean failed)
   PorticoBalancer *b = balancer_for (proxy, upstream);
   if (b->active[i] > 0)
     b->active[i]--;
+  if (failed)
+    portico_health_report (upstream, (guint) i, FALSE,
+                           x->try_timed_out ? PORTICO_HEALTH_TIMEOUT : PORTICO_HEALTH_TCP_FAILURE, 0);
 }

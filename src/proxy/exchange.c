@@ -70,7 +70,7 @@ portico_exchange_new (PorticoClient *client)
 void
 portico_exchange_free (PorticoProxy *proxy, PorticoExchange *x)
 {
-  release_upstream (proxy, x, FALSE, TRUE);
+  release_upstream (proxy, x, FALSE, FALSE); /* abandoned with its client: not the target's doing */
   portico_timer_disarm (proxy->loop, &x->resume_timer);
   portico_buf_clear (&x->filter_buf);
   portico_trace_discard (proxy, x);
@@ -244,7 +244,7 @@ abort_exchange (PorticoExchange *x, const char *why)
   if (!x->resp_started)
     x->status = x->pdk.status = 499; /* nginx's "client closed request" */
   run_log (x);
-  release_upstream (x->client->proxy, x, FALSE, !x->resp_started);
+  release_upstream (x->client->proxy, x, FALSE, FALSE);
   portico_client_abort (x->client);
   return STEP_GONE;
 }
@@ -329,6 +329,7 @@ upstream_failed (PorticoExchange *x, gboolean timed_out, const char *why)
     proxy->stats.upstream_failures++;
   g_info ("upstream %s: %s", x->target->text, why);
   PORTICO_TRACE (x, portico_trace_upstream_end (x, TRUE));
+  x->try_timed_out = timed_out;
 
   if (x->resp_started)
     return abort_exchange (x, why);

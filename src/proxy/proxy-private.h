@@ -102,6 +102,7 @@ struct _PorticoExchange {
   gint64 try_start_us;      /* when the current try began (balancer.c) */
   char hash_cookie[40];     /* consistent hashing made up this cookie: set it in the answer */
   gboolean balanced;        /* a try is in flight: balancer_end still to come */
+  gboolean try_timed_out;   /* the try that failed did so by a timeout */
   PorticoPipe req_pipe;  /* client -> upstream */
   PorticoPipe resp_pipe; /* upstream -> client */
   gint64 start_us;
@@ -140,6 +141,8 @@ struct _PorticoProxy {
   GQueue clients;          /* of PorticoClient */
   GHashTable *pools;       /* const PorticoAddress* -> PorticoUpPool* */
   GHashTable *balancers;   /* const PorticoUpstream* -> PorticoBalancer* */
+  GHashTable *health;      /* const PorticoUpstream* -> its targets' states, cached (health.c) */
+  GHashTable *probes;      /* const PorticoUpstream* -> its active probes (health-probe.c) */
   GPtrArray *free_exchanges;
   PorticoPlan *plan;       /* the modules' handlers, by priority */
   PorticoProxyStats stats;
@@ -177,6 +180,25 @@ void portico_balancer_observe (PorticoProxy *proxy, PorticoExchange *x);
 /* The try ended (its connection released); @failed: without an answer. */
 void portico_balancer_end (PorticoProxy *proxy, PorticoExchange *x, gboolean failed);
 void portico_balancers_free (PorticoProxy *proxy);
+
+/* health.c: targets' health, shared by the node's workers (see there). */
+#define PORTICO_HEALTH_KEY_MAX 224 /* the shared dictionary's key limit */
+typedef enum {
+  PORTICO_HEALTH_ANSWERED = 0, /* a response head with a status */
+  PORTICO_HEALTH_CONNECTED,    /* a tcp probe connected */
+  PORTICO_HEALTH_TCP_FAILURE,  /* refused, reset, or broken before an answer */
+  PORTICO_HEALTH_TIMEOUT,
+} PorticoHealthOutcome;
+/* Whether target @target of @upstream takes traffic (cached per worker). */
+gboolean portico_health_target_up (PorticoProxy *proxy, const PorticoUpstream *upstream, guint target);
+/* Counts an outcome seen by traffic (@active FALSE) or a probe; enough in a
+ * row (the upstream's healthchecks) change the target's state. */
+void portico_health_report (const PorticoUpstream *upstream, guint target, gboolean active,
+                            PorticoHealthOutcome outcome, guint status);
+/* "h|UPSTREAM|TARGET[|KIND]" into @buf; FALSE when it does not fit. */
+gboolean portico_health_key (char *buf, gsize size, const PorticoUpstream *upstream, guint target, const char *kind);
+void portico_health_free (PorticoProxy *proxy);
+void portico_health_probes_free (PorticoProxy *proxy);
 
 /* upstream.c */
 /* A pooled connection to @address, or (when none is idle, or @fresh) a new

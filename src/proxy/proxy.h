@@ -74,6 +74,20 @@ typedef struct {
 
 void portico_proxy_set_tracer (PorticoProxy *proxy, const PorticoTracer *tracer);
 
+/* Active health checks (health-probe.c): how often @upstream's targets
+ * want probing (0: no active checks), and one round of probes, which the
+ * node runs from one timer per upstream in one worker. */
+guint portico_health_probe_interval (const PorticoUpstream *upstream);
+void portico_health_probe (PorticoProxy *proxy, const PorticoUpstream *upstream);
+/* A target's state, straight from the shared dictionary (for the admin
+ * API): TRUE when healthy; @counts: ok, http, tcp, timeout since the last
+ * change. */
+gboolean portico_health_read (const PorticoUpstream *upstream, guint target, gint64 counts[4]);
+/* Whether @upstream has active or passive checks that can change a state. */
+gboolean portico_health_checked (const PorticoUpstream *upstream);
+/* Sets the state (the admin API); FALSE when the key does not fit. */
+gboolean portico_health_set (const PorticoUpstream *upstream, guint target, gboolean healthy, const char *why);
+
 const PorticoProxyStats *portico_proxy_stats (PorticoProxy *proxy);
 
 /* Graceful stop: stop keeping connections alive; idle ones close now, busy

@@ -175,4 +175,6 @@ portico_upstream_pools_free (PorticoProxy *proxy)
       g_hash_table_iter_remove (&iter);
     }
   portico_balancers_free (proxy);
+  portico_health_free (proxy);
+  portico_health_probes_free (proxy);
 }

@@ -650,20 +650,18 @@ static const ErrorCase error_cases[] = {
     { "services[0].routes: must be an array" } },
 
   /* upstreams */
-  { "upstream-unknown-key", "'upstreams': [{'name': 'u', 'healthchecks': {}}]",
-    { "upstreams[0].healthchecks: unknown key (expected one of: name, algorithm, targets, "
-      "tags)" } },
+  { "upstream-unknown-key", "'upstreams': [{'name': 'u', 'host_header': 'x'}]",
+    { "upstreams[0].host_header: unknown key (expected one of: name, algorithm, hash_on, "
+      "hash_fallback, hash_on_header, hash_fallback_header, hash_on_cookie, hash_on_cookie_path, "
+      "slots, healthchecks, targets, tags)" } },
   { "upstream-names", "'upstreams': [{'targets': []}, {'name': 'u'}, {'name': 'u'}]",
     { "upstreams[0].name: is required", "upstreams[2].name: duplicate upstream name \"u\"" } },
   { "upstream-algorithm",
     "'upstreams': [{'name': 'a', 'algorithm': 'least-connections'}, {'name': 'b', 'algorithm':"
-    " 'consistent-hashing'}, {'name': 'c', 'algorithm': 'latency'}, {'name': 'd', 'algorithm':"
-    " 'random'}]",
-    { "upstreams[0].algorithm: \"least-connections\" is not supported yet (only \"round-robin\" "
-      "is)",
-      "upstreams[1].algorithm: \"consistent-hashing\" is not supported yet (only \"round-robin\" "
-      "is)",
-      "upstreams[2].algorithm: \"latency\" is not supported yet (only \"round-robin\" is)",
+    " 'consistent-hashing'}, {'name': 'c', 'algorithm': 'latency', 'hash_on': 'ip'}, {'name': 'd',"
+    " 'algorithm': 'random'}]",
+    { "upstreams[1].hash_on: is required with algorithm \"consistent-hashing\"",
+      "upstreams[2].hash_on: needs algorithm \"consistent-hashing\"",
       "upstreams[3].algorithm: must be one of: round-robin, least-connections, "
       "consistent-hashing, latency" } },
   { "upstream-targets",
