@@ -147,6 +147,7 @@ node_value (const PorticoExpect *e, const PorticoNodeFigures *n)
   case PORTICO_FIGURE_LOOP_LAG_MAX_MS: return n->loop_lag_max_ms;
   case PORTICO_FIGURE_UPSTREAM_CONNECTS: return known (n->upstream_connects);
   case PORTICO_FIGURE_UPSTREAM_REUSES: return known (n->upstream_reuses);
+  case PORTICO_FIGURE_UPSTREAM_FAILURES: return known (n->upstream_failures);
   case PORTICO_FIGURE_GATEWAY_REQUESTS: return known (n->requests);
   case PORTICO_FIGURE_TIMERS_BY_OWNER_MAX:
     if (!n->timers_by_owner_max)
@@ -355,6 +356,24 @@ divide (const PorticoExpect *e, const PorticoResults *results, const PorticoVari
   return NAN;
 }
 
+/* Requests a service's instances received. */
+static gboolean
+check_service_requests (const PorticoExpect *e, const PorticoVariantResults *v, char **text)
+{
+  g_autofree char *who = e->instance >= 0 ? g_strdup_printf ("service %s instance %d", e->service, e->instance)
+                                          : g_strdup_printf ("service %s", e->service);
+  gint64 n = portico_variant_results_service_requests (v, e->service, e->instance);
+  g_autofree char *compared = NULL;
+
+  if (n < 0) {
+    *text = g_strdup_printf ("requests %s received: not counted (its control API did not answer)", who);
+    return FALSE;
+  }
+  compared = compare_text (e, (double) n, "");
+  *text = g_strdup_printf ("requests %s received %s", who, compared);
+  return within (e, (double) n);
+}
+
 static gboolean
 check_variant (const PorticoExpect *e, const PorticoResults *results,
                const PorticoVariantResults *v, char **text)
@@ -370,6 +389,8 @@ check_variant (const PorticoExpect *e, const PorticoResults *results,
     return check_phases (e, v, text);
   if (e->figure == PORTICO_FIGURE_UPSTREAM_RECEIVED)
     return check_received (e, v, text);
+  if (e->figure == PORTICO_FIGURE_SERVICE_REQUESTS)
+    return check_service_requests (e, v, text);
   label = figure_label (e);
   value = figure_value (e, v, e->traffic, e->node, &missing);
   if (!missing && ratio)

@@ -55,10 +55,14 @@ static const Kind kinds[] = {
                 "upstream connects", ""),
   GATEWAY_KIND ("upstream_reuses", PORTICO_FIGURE_UPSTREAM_REUSES, AGGREGATE_SUM,
                 "upstream reuses", ""),
+  GATEWAY_KIND ("upstream_failures", PORTICO_FIGURE_UPSTREAM_FAILURES, AGGREGATE_SUM,
+                "upstream failures", ""),
   GATEWAY_KIND ("gateway_requests", PORTICO_FIGURE_GATEWAY_REQUESTS, AGGREGATE_SUM,
                 "gateway requests", ""),
   { "phases", PORTICO_FIGURE_PHASES, SIDE_TRACE, 0, AGGREGATE_SUM, "phases", "",
     { "variant", "order" } },
+  { "service_requests", PORTICO_FIGURE_SERVICE_REQUESTS, SIDE_SERVICE, 0, AGGREGATE_SUM,
+    "service requests", "", { "variant", "service", "instance", "min", "max" } },
   { "upstream_received", PORTICO_FIGURE_UPSTREAM_RECEIVED, SIDE_SERVICE, 0, AGGREGATE_SUM,
     "upstream received", "", { "variant", "traffic", "header", "field", "equals", "contains",
                                "present" } },
@@ -118,6 +122,7 @@ portico_expect_free (PorticoExpect *e)
   g_free (e->kind);
   g_free (e->header);
   g_free (e->owner);
+  g_free (e->service);
   g_strfreev (e->phases);
   g_free (e->variant);
   g_free (e->over);
@@ -352,7 +357,8 @@ first_member (JsonObject *object, const char *a, const char *b)
 
 /* The parameter of the figure, and the bounds of kinds that have their own. */
 static void
-load_parameter (PorticoJsonReader *r, JsonObject *object, const Kind *kind, PorticoExpect *e)
+load_parameter (PorticoJsonReader *r, JsonObject *object, const Kind *kind, PorticoExpect *e,
+                const PorticoExpectNames *names)
 {
   static const double percentiles[] = { 50, 90, 99, 99.9, 100 };
   JsonNode *node;
@@ -416,6 +422,21 @@ load_parameter (PorticoJsonReader *r, JsonObject *object, const Kind *kind, Port
                                           "traffic): the ratio of two latencies");
     else
       load_bounds (r, object, e, over ? "min_ratio" : "min_ms", over ? "max_ratio" : "max_ms");
+    break;
+  case PORTICO_FIGURE_SERVICE_REQUESTS:
+    e->instance = -1;
+    if ((text = portico_json_reader_require_string (r, object, "service"))) {
+      if (names_contain (names->services, text))
+        e->service = g_strdup (text);
+      else
+        portico_json_reader_error (r, "service", "unknown service \"%s\"", text);
+    }
+    {
+      guint instance = 0;
+      if (portico_json_reader_get_uint (r, object, "instance", 0, 63, &instance) == PORTICO_JSON_FIELD_OK)
+        e->instance = (gint) instance;
+    }
+    load_bounds (r, object, e, NULL, NULL);
     break;
   case PORTICO_FIGURE_TIMERS_BY_OWNER_MAX:
     if ((text = portico_json_reader_require_string (r, object, "owner")))
@@ -559,7 +580,7 @@ load_spec (PorticoJsonReader *r, const Kind *kind, JsonNode *spec, const Portico
     } else if (kind->figure == PORTICO_FIGURE_UPSTREAM_RECEIVED) {
       load_received (r, object, e, names);
     } else {
-      load_parameter (r, object, kind, e);
+      load_parameter (r, object, kind, e, names);
     }
     if (figure_kind && figure_kind->side == SIDE_GATEWAY && (e->traffic || e->over_traffic))
       portico_json_reader_error (r, e->traffic ? "traffic" : "over_traffic",

@@ -43,12 +43,15 @@ typedef enum {
   PORTICO_FIGURE_LOOP_LAG_MAX_MS,
   PORTICO_FIGURE_UPSTREAM_CONNECTS,
   PORTICO_FIGURE_UPSTREAM_REUSES,
+  PORTICO_FIGURE_UPSTREAM_FAILURES,
   PORTICO_FIGURE_GATEWAY_REQUESTS,
   /* the traced request */
   PORTICO_FIGURE_PHASES,
   /* what the service received for one request of a traffic entry: the
    * mock's echo (docs/mock.md), kept in PorticoVariantResults.upstream_received */
   PORTICO_FIGURE_UPSTREAM_RECEIVED,
+  /* requests a service's mock instances received, from their control API */
+  PORTICO_FIGURE_SERVICE_REQUESTS,
 } PorticoFigure;
 
 /* How an upstream_received expectation compares what the service received. */
@@ -71,6 +74,8 @@ typedef struct {
   char *header;         /* HEADER_SEEN: lower-case name; UPSTREAM_RECEIVED: the name as
                          * written (compared in any case), NULL when @field is set */
   char *owner;          /* TIMERS_BY_OWNER_MAX */
+  char *service;        /* SERVICE_REQUESTS: the service */
+  gint instance;        /* SERVICE_REQUESTS: one instance, or -1 for all of them */
   int error_kind;       /* ERRORS: a PorticoTrafficError, or -1 for every kind */
   double percentile;    /* LATENCY: 50, 90, 99, 99.9 or 100 (the maximum) */
   gboolean per_request; /* STATUS, HEADER_SEEN: bounds are on count / requests
@@ -101,6 +106,7 @@ typedef struct {
   const char *const *variants;
   const char *const *nodes;
   const char *const *traffic;
+  const char *const *services;
 } PorticoExpectNames;
 
 /* Loads the expectation @node at the reader's path ("expect[3]"),

@@ -11,6 +11,7 @@ typedef struct {
   guint64 requests;
   guint64 connects;
   guint64 reuses;
+  guint64 failures;
 } WorkerSeen;
 
 struct _PorticoNodeSampler {
@@ -67,11 +68,13 @@ take_status (PorticoNodeSampler *s, JsonObject *root)
         *seen = (WorkerSeen) { .pid = pid };
       JsonObject *up = member_object (w, "upstream");
       guint64 requests = member_uint (w, "requests"), connects = member_uint (up, "connects"),
-              reuses = member_uint (up, "reuses");
+              reuses = member_uint (up, "reuses"),
+              failures = member_uint (up, "failures") + member_uint (up, "timeouts");
       f->requests += requests - MIN (requests, seen->requests);
       f->upstream_connects += connects - MIN (connects, seen->connects);
       f->upstream_reuses += reuses - MIN (reuses, seen->reuses);
-      seen->requests = requests, seen->connects = connects, seen->reuses = reuses;
+      f->upstream_failures += failures - MIN (failures, seen->failures);
+      seen->requests = requests, seen->connects = connects, seen->reuses = reuses, seen->failures = failures;
       if (json_object_has_member (w, "loop_lag_max_ms"))
         f->loop_lag_max_ms = MAX (f->loop_lag_max_ms, json_object_get_double_member (w, "loop_lag_max_ms"));
       const char *state = json_object_has_member (w, "state") ? json_object_get_string_member (w, "state") : "";

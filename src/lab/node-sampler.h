@@ -28,6 +28,7 @@ typedef struct {
   guint64 requests;           /* all workers, during the run */
   guint64 upstream_connects;
   guint64 upstream_reuses;
+  guint64 upstream_failures;  /* tries that failed: refused, broken, timed out */
   guint timers_pending_max;   /* the most pending timers seen at once, all workers together */
   GHashTable *timers_by_owner_max; /* owner name -> GUINT_TO_POINTER (the most pending at once) */
   double loop_lag_max_ms;     /* the worst lag a worker reported */

@@ -87,6 +87,7 @@ variant_results_free (gpointer data)
   g_ptr_array_unref (v->spans);
   g_free (v->trace_id);
   g_clear_pointer (&v->upstream_received, g_hash_table_unref);
+  g_clear_pointer (&v->service_requests, g_hash_table_unref);
   g_ptr_array_unref (v->events);
   g_ptr_array_unref (v->narration);
   g_free (v);
@@ -171,7 +172,7 @@ portico_variant_results_add_node (PorticoVariantResults *v, const char *node)
 
   n->node = g_strdup (node);
   n->workers_respawned = n->reloads = n->reload_failures = n->timers_pending_max = -1;
-  n->upstream_connects = n->upstream_reuses = n->requests = -1;
+  n->upstream_connects = n->upstream_reuses = n->upstream_failures = n->requests = -1;
   n->loop_lag_max_ms = NAN;
   g_ptr_array_add (v->nodes, n);
   return n;
@@ -201,6 +202,39 @@ portico_variant_results_set_received (PorticoVariantResults *v, const char *traf
     v->upstream_received = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                   (GDestroyNotify) json_node_unref);
   g_hash_table_replace (v->upstream_received, g_strdup (traffic), echo);
+}
+
+void
+portico_variant_results_set_service_requests (PorticoVariantResults *v, const char *service, guint instance,
+                                              gint64 requests)
+{
+  if (!v->service_requests)
+    v->service_requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_replace (v->service_requests, g_strdup_printf ("%s#%u", service, instance),
+                        g_memdup2 (&requests, sizeof requests));
+}
+
+gint64
+portico_variant_results_service_requests (const PorticoVariantResults *v, const char *service, gint instance)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  g_autofree char *prefix = g_strdup_printf ("%s#", service);
+  gint64 total = -1;
+
+  if (!v->service_requests)
+    return -1;
+  g_hash_table_iter_init (&it, v->service_requests);
+  while (g_hash_table_iter_next (&it, &key, &value)) {
+    const char *name = key;
+
+    if (!g_str_has_prefix (name, prefix))
+      continue;
+    if (instance >= 0 && g_ascii_strtoll (name + strlen (prefix), NULL, 10) != instance)
+      continue;
+    total = MAX (total, 0) + *(gint64 *) value;
+  }
+  return total;
 }
 
 void
@@ -413,6 +447,7 @@ add_node_figures (JsonBuilder *b, const PorticoNodeFigures *n)
   add_double (b, "loop_lag_max_ms", n->loop_lag_max_ms);
   add_count (b, "upstream_connects", n->upstream_connects);
   add_count (b, "upstream_reuses", n->upstream_reuses);
+  add_count (b, "upstream_failures", n->upstream_failures);
   add_count (b, "requests", n->requests);
   json_builder_end_object (b);
 }
@@ -493,6 +528,19 @@ add_variant (JsonBuilder *b, const PorticoVariantResults *v)
     while (g_hash_table_iter_next (&it, &key, &value)) {
       json_builder_set_member_name (b, key);
       json_builder_add_value (b, json_node_copy (value));
+    }
+  }
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "service_requests");
+  json_builder_begin_object (b);
+  if (v->service_requests) {
+    GHashTableIter it;
+    gpointer key, value;
+
+    g_hash_table_iter_init (&it, v->service_requests);
+    while (g_hash_table_iter_next (&it, &key, &value)) {
+      json_builder_set_member_name (b, key);
+      json_builder_add_int_value (b, *(gint64 *) value);
     }
   }
   json_builder_end_object (b);

@@ -65,6 +65,7 @@ typedef struct {
   double loop_lag_max_ms;
   gint64 upstream_connects;    /* connections opened to upstream targets */
   gint64 upstream_reuses;      /* requests sent on a pooled connection */
+  gint64 upstream_failures;    /* tries to targets that failed: refused, broken, timed out */
   gint64 requests;             /* requests the node's workers served */
 } PorticoNodeFigures;
 
@@ -111,6 +112,8 @@ typedef struct {
   GHashTable *upstream_received; /* traffic entry name -> JsonNode*: what the
                               * service received for one request of that entry
                               * (the mock's echo, docs/mock.md); NULL until one */
+  GHashTable *service_requests; /* "SERVICE#I" -> gint64*: requests each mock instance
+                              * received (its control API, at the end); NULL until one */
   GPtrArray *events;         /* PorticoEventRecord* */
   GPtrArray *narration;      /* PorticoNarrationRecord* */
 } PorticoVariantResults;
@@ -143,6 +146,12 @@ void portico_variant_results_add_span (PorticoVariantResults *v, const char *nam
 /* Keeps @echo (the mock's JSON answer to /echo) as what the service
  * received for traffic entry @traffic; takes ownership of @echo. */
 void portico_variant_results_set_received (PorticoVariantResults *v, const char *traffic, JsonNode *echo);
+/* Records that instance @instance of @service received @requests requests. */
+void portico_variant_results_set_service_requests (PorticoVariantResults *v, const char *service, guint instance,
+                                                   gint64 requests);
+/* Requests @service received (instance @instance, or all of them when -1);
+ * -1 when none of them was counted. */
+gint64 portico_variant_results_service_requests (const PorticoVariantResults *v, const char *service, gint instance);
 void portico_variant_results_add_event (PorticoVariantResults *v, double at_s, const char *what,
                                         gboolean ok, const char *detail);
 void portico_variant_results_add_narration (PorticoVariantResults *v, double at_s,

@@ -721,6 +721,37 @@ add_overall (PorticoTrafficFigures *all, const PorticoTrafficFigures *f)
     portico_traffic_figures_add_header (all, key, *(guint64 *) value);
 }
 
+/* What each mock instance received, from its control API ("requests":
+ * not counting the /__mock/ paths, so health probes aimed there do not
+ * count). Read before the runner's own probes. */
+static void
+collect_service_requests (Run *run)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init (&it, run->mocks);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    {
+      RunMock *m = value;
+      const char *hash = strrchr (key, '#');
+      if (hash == NULL || m->control == NULL)
+        continue;
+      g_autofree char *service = g_strndup (key, (gsize) (hash - (const char *) key));
+      g_autofree char *uri = g_strdup_printf ("http://%s/state", m->control);
+      g_autoptr (SoupMessage) msg = soup_message_new ("GET", uri);
+      g_autoptr (GBytes) body = soup_session_send_and_read (run->session, msg, NULL, NULL);
+      g_autoptr (JsonNode) state = body && soup_message_get_status (msg) == SOUP_STATUS_OK
+                                     ? json_from_string (g_bytes_get_data (body, NULL), NULL)
+                                     : NULL;
+      if (state == NULL || !JSON_NODE_HOLDS_OBJECT (state) ||
+          !json_object_has_member (json_node_get_object (state), "requests"))
+        continue;
+      portico_variant_results_set_service_requests (
+        run->out, service, (guint) g_ascii_strtoull (hash + 1, NULL, 10),
+        json_object_get_int_member (json_node_get_object (state), "requests"));
+    }
+}
+
 static void
 collect (Run *run)
 {
@@ -765,6 +796,7 @@ collect (Run *run)
       f->loop_lag_max_ms = s->loop_lag_max_ms;
       f->upstream_connects = (gint64) s->upstream_connects;
       f->upstream_reuses = (gint64) s->upstream_reuses;
+      f->upstream_failures = (gint64) s->upstream_failures;
       f->requests = (gint64) s->requests;
       GHashTableIter it;
       gpointer key, value;
@@ -1128,6 +1160,7 @@ run_variant (const PorticoScenario *sc, const PorticoRunOptions *options, Portic
         g_print ("\r\033[K");
       out->duration_s = run_elapsed (&run);
       collect (&run);
+      collect_service_requests (&run);
       if (run.progress_timer)
         {
           g_source_remove (run.progress_timer);

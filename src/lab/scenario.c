@@ -296,8 +296,9 @@ load_expectation (PorticoJsonReader *r, JsonNode *element, gpointer data)
   g_auto(GStrv) variants = names_of (ld->s->variants);
   g_auto(GStrv) nodes = names_of (ld->s->nodes);
   g_auto(GStrv) traffic = names_of (ld->s->traffic);
+  g_auto(GStrv) services = names_of (ld->s->services);
   PorticoExpectNames names = { (const char *const *) variants, (const char *const *) nodes,
-                               (const char *const *) traffic };
+                               (const char *const *) traffic, (const char *const *) services };
   PorticoExpect *expect = portico_expect_load (r, element, &names);
 
   if (expect)

@@ -12,7 +12,8 @@
 static const char *const variant_names[] = { "blocking", "nonblocking", NULL };
 static const char *const node_names[] = { "gateway", "edge", NULL };
 static const char *const traffic_names[] = { "alice", "bob", "far", "near", NULL };
-static const PorticoExpectNames default_names = { variant_names, node_names, traffic_names };
+static const char *const service_names[] = { "orders", NULL };
+static const PorticoExpectNames default_names = { variant_names, node_names, traffic_names, service_names };
 
 /* Loads one expectation (' for ") as the scenario loader does, at
  * "expect[0]", in a scenario with @names; the errors go to @errors when it
@@ -115,6 +116,7 @@ results_new (void)
   n->loop_lag_max_ms = 12.5;
   n->upstream_connects = 40;
   n->upstream_reuses = 950;
+  n->upstream_failures = 4;
   n->requests = 990;
   n = portico_variant_results_add_node (v, "edge");
   n->workers_respawned = 0;
@@ -124,7 +126,10 @@ results_new (void)
   n->loop_lag_max_ms = 3;
   n->upstream_connects = 10;
   n->upstream_reuses = 0;
+  n->upstream_failures = 1;
   n->requests = 10;
+  portico_variant_results_set_service_requests (v, "orders", 0, 700);
+  portico_variant_results_set_service_requests (v, "orders", 1, 290);
   v->phases = g_strdupv ((GStrv) phases);
   portico_variant_results_add_span (v, "access", "phase", "gateway", NULL, NULL, 1.5, 0.25);
   portico_variant_results_add_event (v, 2, "kill worker 0 of gateway (KILL)", TRUE, "pid 42");
@@ -310,6 +315,16 @@ static const CheckCase check_cases[] = {
     "upstream reuses 950 < 1000" },
   { "{'gateway_requests': {'min': 1000, 'variant': 'blocking'}}", TRUE,
     "gateway requests 1000 >= 1000" },
+  { "{'upstream_failures': {'max': 4, 'variant': 'blocking'}}", FALSE,
+    "upstream failures 5 > 4" },
+  { "{'upstream_failures': {'max': 4, 'variant': 'blocking', 'node': 'gateway'}}", TRUE,
+    "upstream failures on node gateway 4 <= 4" },
+  { "{'service_requests': {'service': 'orders', 'min': 990, 'variant': 'blocking'}}", TRUE,
+    "requests service orders received 990 >= 990" },
+  { "{'service_requests': {'service': 'orders', 'instance': 1, 'min': 300, 'variant': 'blocking'}}", FALSE,
+    "requests service orders instance 1 received 290 < 300" },
+  { "{'service_requests': {'service': 'orders', 'instance': 5, 'min': 1, 'variant': 'blocking'}}", FALSE,
+    "requests service orders instance 5 received: not counted (its control API did not answer)" },
 
   /* the traced request */
   { "{'phases': ['rewrite', 'access', 'balancer', 'header_filter', 'body_filter', 'log']}", TRUE,
@@ -624,6 +639,12 @@ static const LoadCase load_cases[] = {
     { "expect[0].upstream_received.node: unknown key (expected one of: variant, traffic, header, "
       "field, equals, contains, present)", "expect[0].upstream_received.min: unknown key*" } },
   { "{'upstream_received': true}", { "expect[0].upstream_received: must be an object" } },
+  { "{'service_requests': {'min': 1}}", { "expect[0].service_requests.service: is required" } },
+  { "{'service_requests': {'service': 'billing', 'min': 1}}",
+    { "expect[0].service_requests.service: unknown service \"billing\"" } },
+  { "{'service_requests': {'service': 'orders', 'instance': 64, 'min': 1}}",
+    { "expect[0].service_requests.instance: must be an integer between 0 and 63" } },
+  { "{'service_requests': {'service': 'orders'}}", { "expect[0].service_requests: needs a bound: min or max" } },
   { "{'ratio': {'of': 'reloads', 'variant': 'blocking', 'over': 'nonblocking', 'traffic': 'alice', 'min': 1}}",
     { "expect[0].ratio.traffic: does not apply to a gateway figure" } },
   { "{'ratio': {'of': 'rps', 'variant': 'blocking', 'over': 'nonblocking', 'node': 'edge', 'min': 1}}",
