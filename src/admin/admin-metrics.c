@@ -297,6 +297,22 @@ upstream_metrics (GString *out, const PorticoAdminSnapshot *snap)
   per_worker (out, snap, "portico_upstream_timeouts_total", METRIC_COUNTER,
               "Upstream connects, writes or reads that timed out.", get_up_timeouts);
 
+  family (out, "portico_tls_handshakes_total", METRIC_COUNTER,
+          "TLS handshakes, by side (downstream: clients; upstream: https services) and by how they "
+          "ended (full, resumed, failed).");
+  for (guint i = 0; i < snap->workers->len; i++)
+    {
+      const PorticoAdminWorker *w = &g_array_index (snap->workers, PorticoAdminWorker, i);
+      for (guint side = 0; side < PORTICO_SHM_TLS_SIDES; side++)
+        for (guint kind = 0; kind < PORTICO_SHM_TLS_KINDS; kind++)
+          {
+            g_autofree char *labels = g_strdup_printf ("worker=\"%u\",side=\"%s\",kind=\"%s\"", w->index,
+                                                       portico_shm_tls_side_name (side),
+                                                       portico_shm_tls_kind_name (kind));
+            sample_u64 (out, "portico_tls_handshakes_total", labels, w->slot.tls_handshakes[side][kind]);
+          }
+    }
+
   family (out, "portico_upstream_connections", METRIC_GAUGE,
           "Upstream connections held, idle in the keep-alive pool or busy with a request.");
   for (guint i = 0; i < snap->workers->len; i++)

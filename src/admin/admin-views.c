@@ -157,6 +157,23 @@ add_responses (JsonBuilder *b, const guint64 responses[6])
   json_builder_end_object (b);
 }
 
+/* {"downstream": {"full": n, "resumed": n, "failed": n}, "upstream": {...}} */
+static void
+add_tls (JsonBuilder *b, const guint64 counts[PORTICO_SHM_TLS_SIDES][PORTICO_SHM_TLS_KINDS])
+{
+  json_builder_set_member_name (b, "tls_handshakes");
+  json_builder_begin_object (b);
+  for (guint side = 0; side < PORTICO_SHM_TLS_SIDES; side++)
+    {
+      json_builder_set_member_name (b, portico_shm_tls_side_name (side));
+      json_builder_begin_object (b);
+      for (guint kind = 0; kind < PORTICO_SHM_TLS_KINDS; kind++)
+        add_count (b, portico_shm_tls_kind_name (kind), counts[side][kind]);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+}
+
 static void
 add_worker_identity (JsonBuilder *b, const PorticoAdminWorker *w)
 {
@@ -195,6 +212,7 @@ add_worker (JsonBuilder *b, const PorticoAdminWorker *w)
   add_count (b, "idle", s->upstream_idle);
   add_count (b, "busy", s->upstream_busy);
   json_builder_end_object (b);
+  add_tls (b, s->tls_handshakes);
 
   add_ms (b, "loop_lag_ms", s->loop_lag_us);
   add_ms (b, "loop_lag_max_ms", s->loop_lag_max_us);
@@ -262,10 +280,14 @@ portico_admin_status_json (const PorticoAdminSnapshot *snap)
   add_workers (b, snap);
 
   guint64 requests = 0, conns[PORTICO_SHM_N_CONN_STATES] = { 0 }, responses[6] = { 0 };
+  guint64 tls[PORTICO_SHM_TLS_SIDES][PORTICO_SHM_TLS_KINDS] = { { 0 } };
   for (guint i = 0; i < snap->workers->len; i++)
     {
       const PorticoShmSlot *s = &g_array_index (snap->workers, PorticoAdminWorker, i).slot;
       requests += s->requests;
+      for (guint side = 0; side < PORTICO_SHM_TLS_SIDES; side++)
+        for (guint kind = 0; kind < PORTICO_SHM_TLS_KINDS; kind++)
+          tls[side][kind] += s->tls_handshakes[side][kind];
       for (guint c = 0; c < PORTICO_SHM_N_CONN_STATES; c++)
         conns[c] += s->connections[c];
       for (guint c = 0; c < 6; c++)
@@ -276,6 +298,7 @@ portico_admin_status_json (const PorticoAdminSnapshot *snap)
   add_count (b, "requests", requests);
   add_responses (b, responses);
   add_connections (b, "connections", conns);
+  add_tls (b, (const guint64 (*)[PORTICO_SHM_TLS_KINDS]) tls);
   json_builder_end_object (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);

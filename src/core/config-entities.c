@@ -357,6 +357,7 @@ service_free (gpointer data)
   g_free (service->protocol);
   g_free (service->host);
   g_free (service->path);
+  g_free (service->ca_certificates_pem);
   portico_address_clear (&service->address);
   g_ptr_array_unref (service->routes);
   g_free (service);
@@ -606,13 +607,12 @@ load_service_url (PorticoConfigLoader *ld, const char *url, PorticoService *serv
   g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
   const char *scheme = uri ? g_uri_get_scheme (uri) : NULL;
   const char *problem = NULL;
+  gboolean https = scheme && g_ascii_strcasecmp (scheme, "https") == 0;
 
   if (!uri || !g_uri_get_host (uri) || !*g_uri_get_host (uri))
     problem = "must be a URL such as \"http://host:port/path\"";
-  else if (g_ascii_strcasecmp (scheme, "https") == 0)
-    problem = "https services are not supported yet";
-  else if (g_ascii_strcasecmp (scheme, "http") != 0)
-    problem = "must start with \"http://\"";
+  else if (!https && g_ascii_strcasecmp (scheme, "http") != 0)
+    problem = "must start with \"http://\" or \"https://\"";
   else if (g_uri_get_userinfo (uri) || g_uri_get_query (uri) || g_uri_get_fragment (uri))
     problem = "must not have a user, a query or a fragment";
   else if (g_uri_get_port (uri) == 0)
@@ -621,9 +621,9 @@ load_service_url (PorticoConfigLoader *ld, const char *url, PorticoService *serv
     portico_json_reader_error (ld->r, "url", "%s", problem);
     return FALSE;
   }
-  service->protocol = g_strdup ("http");
+  service->protocol = g_strdup (https ? "https" : "http");
   service->host = g_strdup (g_uri_get_host (uri));
-  service->port = g_uri_get_port (uri) > 0 ? (guint16) g_uri_get_port (uri) : 80;
+  service->port = g_uri_get_port (uri) > 0 ? (guint16) g_uri_get_port (uri) : https ? 443 : 80;
   if (*g_uri_get_path (uri))
     service->path = g_strdup (g_uri_get_path (uri));
   return TRUE;
@@ -638,11 +638,10 @@ load_service_parts (PorticoConfigLoader *ld, JsonObject *object, PorticoService 
   guint port = 80;
 
   portico_json_reader_get_string (ld->r, object, "protocol", &protocol);
-  if (!g_str_equal (protocol, "http")) {
-    if (g_str_equal (protocol, "https"))
-      portico_json_reader_error (ld->r, "protocol", "https services are not supported yet");
-    else
-      portico_json_reader_error (ld->r, "protocol", "must be \"http\" or \"https\"");
+  if (g_str_equal (protocol, "https")) {
+    port = 443;
+  } else if (!g_str_equal (protocol, "http")) {
+    portico_json_reader_error (ld->r, "protocol", "must be \"http\" or \"https\"");
     valid = FALSE;
   }
   service->protocol = g_strdup (protocol);
@@ -703,7 +702,9 @@ load_service (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
 {
   static const char *const keys[] = { "name", "url", "protocol", "host", "port", "path",
                                       "connect_timeout", "write_timeout", "read_timeout",
-                                      "retries", "routes", "plugins", "tags", NULL };
+                                      "retries", "routes", "plugins", "tags",
+                                      /* read by config-tls.c */
+                                      "tls_verify", "ca_certificates", "client_certificate", NULL };
   PluginScope scope = { 0 };
   PorticoService *service;
   JsonObject *object;

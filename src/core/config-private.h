@@ -18,6 +18,10 @@ typedef struct {
   GHashTable *upstreams;     /* name -> PorticoUpstream * */
   GHashTable *usernames;     /* username -> PorticoConsumer * */
   GHashTable *custom_ids;    /* custom_id -> PorticoConsumer * */
+  GHashTable *certificates;  /* id -> PorticoCertificate * */
+  /* The node's ssl_* keys, read before its listeners take them. */
+  guint ssl_handshake_timeout;
+  gboolean ssl_session_tickets;
 } PorticoConfigLoader;
 
 /* Loads one element of an array; the reader's path is the element's. */
@@ -45,5 +49,25 @@ void portico_config_entities_init (PorticoConfig *config);
 
 /* Loads "upstreams", "services", "consumers" and "plugins" of @root. */
 void portico_config_load_entities (PorticoConfigLoader *ld, JsonObject *root);
+
+/* config-tls.c */
+
+/* Gives @config its empty certificate array. */
+void portico_config_tls_init (PorticoConfig *config);
+
+/* Loads "certificates" and "snis" of @root: before "node" and the
+ * services, which refer to certificates. */
+void portico_config_load_certificates (PorticoConfigLoader *ld, JsonObject *root);
+
+/* Reads the ssl_* keys of "node" (@object, NULL when there is none) into
+ * the loader, before the listeners are read. */
+void portico_config_load_node_tls (PorticoConfigLoader *ld, JsonObject *object);
+
+/* Checks an "ssl": true listener (the reader's path is the listener's). */
+void portico_config_check_ssl_listen (PorticoConfigLoader *ld, PorticoListen *listen);
+
+/* Reads the TLS keys of every service ("tls_verify", "ca_certificates",
+ * "client_certificate"), once the services are loaded. */
+void portico_config_load_services_tls (PorticoConfigLoader *ld, JsonObject *root);
 
 G_END_DECLS

@@ -9,7 +9,8 @@
  * reference to the entity into a second, misleading error. The typed reads,
  * the paths and the error list are core/json-reader's; this file is the
  * schema of the document and of its "node" section, config-entities.c that
- * of the services, routes, upstreams, consumers and plugins.
+ * of the services, routes, upstreams, consumers and plugins, config-tls.c
+ * that of certificates and every TLS key.
  */
 #include "core/config-private.h"
 
@@ -75,7 +76,8 @@ static const char *const node_keys[] = {
   "client_header_timeout", "client_body_timeout", "send_timeout", "keepalive_timeout",
   "keepalive_requests", "max_request_line", "max_header_size", "upstream_keepalive_pool_size",
   "upstream_keepalive_max_requests", "upstream_keepalive_idle_timeout", "drain_timeout",
-  "admin_token", "reuseport", "trace_token", "trace_sample", NULL,
+  "admin_token", "reuseport", "trace_token", "trace_sample", "ssl_default_certificate",
+  "ssl_handshake_timeout", "ssl_session_tickets", NULL,
 };
 
 static const struct {
@@ -150,7 +152,7 @@ load_listen (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
   portico_json_reader_check_keys (ld->r, object, keys);
   portico_json_reader_get_bool (ld->r, object, "ssl", &listen.ssl);
   if (listen.ssl)
-    portico_json_reader_error (ld->r, "ssl", "TLS listeners are not supported yet");
+    portico_config_check_ssl_listen (ld, &listen);
   portico_json_reader_get_bool (ld->r, object, "reuseport", &listen.reuseport);
   if ((text = portico_json_reader_require_string (ld->r, object, "address")))
     add_listener (ld, "address", text, &listen);
@@ -239,6 +241,7 @@ load_node (PorticoConfigLoader *ld, JsonObject *root)
       break;
     }
   nc->trace_token = g_strdup (token);
+  portico_config_load_node_tls (ld, object);
 
   if ((listen = portico_json_member (object, "listen"))) {
     portico_config_each_element (ld, object, "listen", load_listen, NULL);
@@ -259,7 +262,7 @@ static void
 load_document (PorticoConfigLoader *ld, JsonNode *root)
 {
   static const char *const keys[] = { "_format_version", "node", "services", "upstreams",
-                                      "consumers", "plugins", NULL };
+                                      "consumers", "plugins", "certificates", "snis", NULL };
   JsonObject *object;
   JsonNode *version;
   const char *text;
@@ -275,8 +278,11 @@ load_document (PorticoConfigLoader *ld, JsonNode *root)
   else if (!(text = portico_json_string (version)) || !g_str_equal (text, "1"))
     portico_json_reader_error (ld->r, "_format_version", "must be \"1\"");
 
+  /* The node's TLS listeners and the services refer to certificates. */
+  portico_config_load_certificates (ld, object);
   load_node (ld, object);
   portico_config_load_entities (ld, object);
+  portico_config_load_services_tls (ld, object);
 }
 
 void
@@ -295,6 +301,7 @@ portico_config_free (PorticoConfig *config)
   g_ptr_array_unref (config->routes);
   g_ptr_array_unref (config->upstreams);
   g_ptr_array_unref (config->consumers);
+  g_ptr_array_unref (config->certificates);
   g_clear_pointer (&config->root, json_node_unref);
   g_free (config);
 }
@@ -307,6 +314,7 @@ config_new (const char *source)
   config->source = g_strdup (source);
   config->node.listen = g_ptr_array_new_with_free_func (listen_free);
   portico_config_entities_init (config);
+  portico_config_tls_init (config);
   return config;
 }
 
@@ -335,12 +343,14 @@ portico_config_load_data (const char *data, gssize len, const char *source, GPtr
     ld.upstreams = g_hash_table_new (g_str_hash, g_str_equal);
     ld.usernames = g_hash_table_new (g_str_hash, g_str_equal);
     ld.custom_ids = g_hash_table_new (g_str_hash, g_str_equal);
+    ld.certificates = g_hash_table_new (g_str_hash, g_str_equal);
     load_document (&ld, root);
     g_hash_table_unref (ld.services);
     g_hash_table_unref (ld.routes);
     g_hash_table_unref (ld.upstreams);
     g_hash_table_unref (ld.usernames);
     g_hash_table_unref (ld.custom_ids);
+    g_hash_table_unref (ld.certificates);
   }
 
   found = portico_json_reader_get_errors (reader);

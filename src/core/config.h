@@ -22,9 +22,29 @@ typedef enum {
 
 typedef struct {
   PorticoAddress address;
-  gboolean ssl;       /* accepted, refused until TLS exists */
+  gboolean ssl;       /* TLS: a client handshakes before its first request */
   gboolean reuseport; /* accepted; used by the node layer */
+  /* TLS listeners only, from the node's ssl_* keys (the same on each): */
+  guint ssl_handshake_timeout;  /* ms, default 60000 */
+  gboolean ssl_session_tickets; /* default TRUE */
+  /* The PorticoTlsServer (net/tls.h) the master builds for this listener's
+   * generation before it forks; NULL in a configuration just loaded. */
+  gpointer tls;
 } PorticoListen;
+
+/* A certificate entity (Kong's "certificates"): a chain, its key and the
+ * server names it is for. The PEM parsed and the key matched its
+ * certificate at load. */
+typedef struct {
+  char *id;           /* "id" as written; NULL when it has none */
+  char *cert_pem;     /* the certificate, then its chain */
+  char *key_pem;
+  GPtrArray *snis;    /* char*, lower-cased: "example.com", "*.example.com", "example.*"
+                       * (its own "snis" and those of the top-level "snis") */
+  gboolean is_default; /* served to a client whose SNI matches no other: the one
+                        * node.ssl_default_certificate names, else the first */
+  char *json_path;    /* "certificates[0]" */
+} PorticoCertificate;
 
 typedef struct {
   GPtrArray *listen;  /* PorticoListen*; "listen": ["127.0.0.1:8000", ...] */
@@ -146,7 +166,7 @@ typedef struct {
 
 struct _PorticoService {
   char *name;
-  char *protocol; /* "http" ("https" accepted; refused until TLS exists) */
+  char *protocol; /* "http" or "https" */
   char *host;     /* a host name, an address, or the name of an upstream */
   guint16 port;   /* default 80 for http, 443 for https */
   char *path;     /* prefix added to the upstream path; NULL when none */
@@ -157,6 +177,13 @@ struct _PorticoService {
   PorticoUpstream *upstream; /* when host names an upstream, else NULL */
   PorticoAddress address;    /* when upstream is NULL: host:port resolved at load */
   GPtrArray *routes;         /* PorticoRoute* */
+  /* TLS (protocol "https"; Kong's key names) */
+  gboolean tls_verify;       /* default TRUE: the upstream's chain and name are checked */
+  char *ca_certificates_pem; /* "ca_certificates" (PEM files) read at load; NULL: the system bundle */
+  const PorticoCertificate *client_certificate; /* NULL: none */
+  /* The PorticoTlsClient (net/tls.h) the master builds for this service's
+   * generation before it forks; NULL in a configuration just loaded. */
+  gpointer tls_client;
 };
 
 typedef struct _PorticoConsumer {
@@ -185,6 +212,7 @@ typedef struct {
   GPtrArray *upstreams; /* PorticoUpstream* */
   GPtrArray *consumers; /* PorticoConsumer* */
   GPtrArray *plugins;   /* PorticoPluginConf*, every scope */
+  GPtrArray *certificates; /* PorticoCertificate*, in order */
   JsonNode *root;       /* the document, kept for GET /config */
 } PorticoConfig;
 

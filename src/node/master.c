@@ -14,6 +14,7 @@
 #include <glib-unix.h>
 
 #include "net/sock.h"
+#include "net/tls.h"
 #include "node/signals.h"
 #include "node/worker.h"
 #include "pdk/module-loader.h"
@@ -51,6 +52,7 @@ struct _Generation {
   guint id;
   PorticoConfig *config;
   PorticoModuleSet *modules; /* opened here, before any fork */
+  PorticoTlsContexts *tls;   /* built here, before any fork: config's listeners and services point in */
   GPtrArray *listeners; /* PorticoListener*: shared by all workers */
   GPtrArray *per_worker; /* reuseport: one GPtrArray of listeners per worker */
   gboolean retiring;    /* told to drain: its children are not resurrected */
@@ -74,6 +76,9 @@ struct _Master {
   GPtrArray *generations; /* every generation with live children, current included */
   GPtrArray *children;    /* Child* */
   int admin_fd;           /* the admin listener, kept across reloads */
+  /* Made once: every generation seals and opens session tickets with them,
+   * so a ticket outlives a worker's respawn and a reload. */
+  PorticoTlsTicketKeys ticket_keys;
   char *runtime_dir;
   MasterState state;
   guint stop_source;
@@ -140,11 +145,17 @@ open_listeners (PorticoConfig *config, Generation *old, gboolean reuseport, GErr
 
 /* Takes @config and @modules. */
 static Generation *
-generation_new (PorticoConfig *config, PorticoModuleSet *modules, Generation *old, GError **error)
+generation_new (Master *m, PorticoConfig *config, PorticoModuleSet *modules, Generation *old, GError **error)
 {
+  /* The TLS contexts first: building them is what may fail, and every
+   * worker of the generation must be born with them. */
+  PorticoTlsContexts *tls = portico_tls_contexts_new (config, &m->ticket_keys, error);
+  if (tls == NULL)
+    return NULL;
   Generation *g = g_new0 (Generation, 1);
   g->config = config;
   g->modules = modules;
+  g->tls = tls;
   if (config->node.reuseport)
     {
       /* nginx's way: a socket per worker, each SO_REUSEPORT on the same
@@ -176,6 +187,7 @@ fail:
         portico_listeners_close (g_ptr_array_index (g->per_worker, i));
       g_ptr_array_free (g->per_worker, TRUE);
     }
+  portico_tls_contexts_free (g->tls);
   g_free (g);
   return NULL;
 }
@@ -192,6 +204,7 @@ generation_free (Generation *g)
   else
     portico_listeners_close (g->listeners);
   portico_module_set_free (g->modules);
+  portico_tls_contexts_free (g->tls);
   portico_config_free (g->config);
   g_free (g);
 }
@@ -608,7 +621,7 @@ reload (Master *m, const char *path)
       portico_config_free (config);
       return FALSE;
     }
-  Generation *g = generation_new (config, modules, m->current, &error);
+  Generation *g = generation_new (m, config, modules, m->current, &error);
   if (g == NULL)
     {
       g_warning ("reload refused, still serving generation %u: %s", m->current->id, error->message);
@@ -797,6 +810,13 @@ portico_master_run (const PorticoMasterOptions *options)
       return 1;
     }
   portico_shm_set_master (m->shm, getpid (), g_get_real_time ());
+  if (!portico_tls_ticket_keys_init (&m->ticket_keys, &error))
+    {
+      g_printerr ("portico: %s\n", error->message);
+      portico_config_free (config);
+      master_free (m);
+      return 1;
+    }
 
   PorticoModuleSet *modules = portico_modules_load (config, errors);
   if (modules == NULL)
@@ -807,7 +827,7 @@ portico_master_run (const PorticoMasterOptions *options)
       master_free (m);
       return 1;
     }
-  Generation *g = generation_new (config, modules, NULL, &error);
+  Generation *g = generation_new (m, config, modules, NULL, &error);
   if (g == NULL)
     {
       g_printerr ("portico: %s\n", error->message);

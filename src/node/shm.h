@@ -29,6 +29,8 @@ G_BEGIN_DECLS
 #define PORTICO_SHM_N_BUCKETS 16    /* latency histogram: bucket i counts <= 2^i * 100 us; last: more */
 #define PORTICO_SHM_N_OWNERS 16     /* timer owners accounted per worker */
 #define PORTICO_SHM_OWNER_NAME 32
+#define PORTICO_SHM_TLS_SIDES 2     /* downstream (clients), upstream */
+#define PORTICO_SHM_TLS_KINDS 3     /* full, resumed, failed */
 
 typedef enum {
   PORTICO_WORKER_FREE = 0, /* slot unused */
@@ -69,6 +71,8 @@ typedef struct {
   guint64 upstream_timeouts;
   guint64 latency_hist[PORTICO_SHM_N_BUCKETS]; /* request latency */
   guint64 phase_hist[PORTICO_SHM_N_PHASES][PORTICO_SHM_N_BUCKETS];
+  /* TLS handshakes: [downstream, upstream][full, resumed, failed] */
+  guint64 tls_handshakes[PORTICO_SHM_TLS_SIDES][PORTICO_SHM_TLS_KINDS];
   guint32 loop_lag_us;     /* how late the last lag probe fired */
   guint32 loop_lag_max_us; /* worst since start */
   guint32 timers_pending;
@@ -76,6 +80,21 @@ typedef struct {
   guint64 timers_fired;
   PorticoShmTimerOwner owners[PORTICO_SHM_N_OWNERS];
 } PorticoShmSlot;
+
+/* The names of the indexes of tls_handshakes, for the admin's views. */
+static inline const char *
+portico_shm_tls_side_name (guint side)
+{
+  static const char *const names[PORTICO_SHM_TLS_SIDES] = { "downstream", "upstream" };
+  return side < PORTICO_SHM_TLS_SIDES ? names[side] : "unknown";
+}
+
+static inline const char *
+portico_shm_tls_kind_name (guint kind)
+{
+  static const char *const names[PORTICO_SHM_TLS_KINDS] = { "full", "resumed", "failed" };
+  return kind < PORTICO_SHM_TLS_KINDS ? names[kind] : "unknown";
+}
 
 typedef struct _PorticoShm PorticoShm;
 

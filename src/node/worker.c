@@ -67,8 +67,7 @@ accept_all (PorticoAcceptor *a)
       int fd = accept4 (a->listener->fd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0)
         {
-          portico_proxy_accept (w->proxy, fd, (struct sockaddr *) &peer, len,
-                                a->listener->listen->address.port);
+          portico_proxy_accept (w->proxy, fd, (struct sockaddr *) &peer, len, a->listener->listen);
           continue;
         }
       if (errno == EINTR || errno == ECONNABORTED)
@@ -144,6 +143,8 @@ publish (PorticoWorker *w)
   G_STATIC_ASSERT (sizeof slot->latency_hist == sizeof st->latency_hist);
   memcpy (slot->latency_hist, st->latency_hist, sizeof slot->latency_hist);
   memcpy (slot->phase_hist, w->phase_hist, sizeof slot->phase_hist);
+  G_STATIC_ASSERT (sizeof slot->tls_handshakes == sizeof st->tls_handshakes);
+  memcpy (slot->tls_handshakes, st->tls_handshakes, sizeof slot->tls_handshakes);
   portico_timers_publish (w->timers, slot);
   portico_shm_slot_write_end (slot);
 }

@@ -1,10 +1,10 @@
-/* client.c: a client connection between requests: reading a head,
- * keep-alive, pipelining, and closing without losing the last response. */
+/* client.c: a client connection between requests: the TLS handshake on a
+ * TLS listener, reading a head, keep-alive, pipelining, and closing without
+ * losing the last response. */
 #include "proxy/proxy-private.h"
 
 #include <errno.h>
 #include <sys/socket.h>
-#include <unistd.h>
 #include "net/sock.h"
 
 #define LINGER_MS 5000
@@ -78,7 +78,7 @@ client_linger (PorticoClient *client)
   if (!client->closing)
     {
       client->closing = TRUE;
-      shutdown (client->conn.fd, SHUT_WR);
+      portico_conn_shutdown_write (&client->conn);
       portico_timer_arm (client->conn.loop, &client->conn.timer, LINGER_MS);
     }
   for (;;)
@@ -162,6 +162,49 @@ client_wait_head (PorticoClient *client)
     }
 }
 
+static void
+count_handshake (PorticoProxy *proxy, PorticoTlsKind kind)
+{
+  proxy->stats.tls_handshakes[PORTICO_TLS_DOWNSTREAM][kind]++;
+}
+
+/* The handshake on a TLS listener, under ssl_handshake_timeout (armed at
+ * accept). TRUE once requests may come; FALSE while it goes on, or when
+ * the connection was answered or closed. */
+static gboolean
+client_handshake (PorticoClient *client)
+{
+  PorticoProxy *proxy = client->proxy;
+  char why[160];
+  switch (portico_conn_handshake (&client->conn))
+    {
+    case PORTICO_IO_OK:
+      count_handshake (proxy, portico_tls_resumed (client->conn.tls) ? PORTICO_TLS_HANDSHAKE_RESUMED : PORTICO_TLS_HANDSHAKE_FULL);
+      portico_timer_arm (client->conn.loop, &client->conn.timer, proxy->config->node.client_header_timeout);
+      return TRUE;
+    case PORTICO_IO_AGAIN:
+      return FALSE;
+    case PORTICO_IO_PLAINTEXT:
+      /* nginx's answer, in plain text, then the connection closes. */
+      count_handshake (proxy, PORTICO_TLS_HANDSHAKE_FAILED);
+      client_refuse (client, 400, "The plain HTTP request was sent to HTTPS port");
+      return FALSE;
+    case PORTICO_IO_EOF:
+      /* Gone before a byte (a port probe) is no failed handshake. */
+      if (client->conn.bytes_in > 0)
+        count_handshake (proxy, PORTICO_TLS_HANDSHAKE_FAILED);
+      client_close (client);
+      return FALSE;
+    case PORTICO_IO_ERROR:
+    default:
+      count_handshake (proxy, PORTICO_TLS_HANDSHAKE_FAILED);
+      g_info ("%s: TLS handshake failed: %s", client->peer_ip,
+              portico_conn_error_text (&client->conn, why, sizeof why));
+      client_close (client);
+      return FALSE;
+    }
+}
+
 void
 portico_client_run (PorticoClient *client)
 {
@@ -172,6 +215,8 @@ portico_client_run (PorticoClient *client)
       return;
     }
   if (client->phase == PORTICO_CLIENT_BUSY)
+    return;
+  if (client->conn.handshaking && !client_handshake (client))
     return;
 
   gsize scanned = 0;
@@ -266,6 +311,13 @@ static void
 client_on_timeout (PorticoTimer *timer)
 {
   PorticoClient *client = (PorticoClient *) ((char *) timer - G_STRUCT_OFFSET (PorticoConn, timer));
+  if (client->conn.handshaking)
+    {
+      /* A handshake that stalls past ssl_handshake_timeout. */
+      count_handshake (client->proxy, PORTICO_TLS_HANDSHAKE_FAILED);
+      client_close (client);
+      return;
+    }
   if (client->phase == PORTICO_CLIENT_BUSY)
     {
       portico_exchange_timeout (client->exchange, TRUE);
@@ -289,18 +341,23 @@ portico_client_abort (PorticoClient *client)
 
 void
 portico_proxy_accept (PorticoProxy *proxy, int fd, const struct sockaddr *peer, socklen_t peer_len,
-                      guint16 local_port)
+                      const PorticoListen *listen)
 {
   PorticoClient *client = g_new0 (PorticoClient, 1);
   client->proxy = proxy;
-  client->local_port = local_port;
+  client->local_port = listen->address.port;
   client->peer_port = portico_sock_addr_text (peer, client->peer_ip, sizeof client->peer_ip);
   client->conn.timer.func = client_on_timeout;
   client->state = PORTICO_CONN_READING;
   portico_sock_set_nodelay (fd);
-  if (!portico_conn_init (&client->conn, proxy->loop, fd, client_on_events))
+  /* A TLS listener without its server context (a worker the master did
+   * not build) must not fall back to plain text. */
+  if (!portico_conn_init (&client->conn, proxy->loop, fd, client_on_events) ||
+      (listen->ssl && (listen->tls == NULL || !portico_conn_tls_server (&client->conn, listen->tls))))
     {
-      close (fd);
+      if (listen->ssl)
+        count_handshake (proxy, PORTICO_TLS_HANDSHAKE_FAILED);
+      portico_conn_close (&client->conn); /* closes @fd */
       g_free (client);
       return;
     }
@@ -309,8 +366,9 @@ portico_proxy_accept (PorticoProxy *proxy, int fd, const struct sockaddr *peer, 
   proxy->stats.accepted++;
   proxy->stats.connections++;
   proxy->stats.states[PORTICO_CONN_READING]++;
-  portico_timer_arm (proxy->loop, &client->conn.timer, proxy->config->node.client_header_timeout);
-  /* The request may be there already (TCP_DEFER_ACCEPT, or a fast client). */
+  portico_timer_arm (proxy->loop, &client->conn.timer,
+                     listen->ssl ? listen->ssl_handshake_timeout : proxy->config->node.client_header_timeout);
+  /* The request (or the ClientHello) may be there already (TCP_DEFER_ACCEPT, or a fast client). */
   client->conn.read_ready = 1;
   portico_client_run (client);
 }

@@ -370,15 +370,56 @@ upstream_failed (PorticoExchange *x, gboolean timed_out, const char *why)
   return STEP_PROGRESS;
 }
 
+/* Connecting: the TCP connect, then for an https service the TLS
+ * handshake, both under connect_timeout (each gets its own, as in nginx).
+ * A handshake that fails (a certificate that does not verify) fails the
+ * try like a refused connect: logged with the target and the reason, then
+ * another try or 502. */
 static Step
 step_connect (PorticoExchange *x)
 {
   PorticoUpConn *up = x->up;
-  if (!up->conn.write_ready)
-    return STEP_IDLE;
-  int err = portico_sock_error (up->conn.fd);
-  if (err != 0)
-    return upstream_failed (x, FALSE, g_strerror (err));
+  PorticoProxy *proxy = x->client->proxy;
+  const PorticoService *service = x->service;
+  Step step = STEP_IDLE;
+  if (up->conn.tls == NULL)
+    {
+      if (!up->conn.write_ready)
+        return STEP_IDLE;
+      int err = portico_sock_error (up->conn.fd);
+      if (err != 0)
+        return upstream_failed (x, FALSE, g_strerror (err));
+      if (g_strcmp0 (service->protocol, "https") == 0)
+        {
+          if (service->tls_client == NULL ||
+              !portico_conn_tls_client (&up->conn, service->tls_client, service->host, x->target->text))
+            {
+              proxy->stats.tls_handshakes[PORTICO_TLS_UPSTREAM][PORTICO_TLS_HANDSHAKE_FAILED]++;
+              return upstream_failed (x, FALSE, "cannot start TLS");
+            }
+          portico_timer_arm (proxy->loop, &up->conn.timer, service->connect_timeout);
+          x->up_progress = TRUE;
+          step = STEP_PROGRESS;
+        }
+    }
+  if (up->conn.tls != NULL)
+    {
+      PorticoIoResult io = portico_conn_handshake (&up->conn);
+      if (io == PORTICO_IO_AGAIN)
+        return step;
+      if (io != PORTICO_IO_OK)
+        {
+          char why[200] = "closed during the TLS handshake", reason[160];
+          if (up->conn.failed)
+            g_snprintf (why, sizeof why, "TLS handshake failed: %s",
+                        portico_conn_error_text (&up->conn, reason, sizeof reason));
+          proxy->stats.tls_handshakes[PORTICO_TLS_UPSTREAM][PORTICO_TLS_HANDSHAKE_FAILED]++;
+          g_message ("upstream %s (service %s): %s", x->target->text, service->name, why);
+          return upstream_failed (x, FALSE, why);
+        }
+      PorticoTlsKind kind = portico_tls_resumed (up->conn.tls) ? PORTICO_TLS_HANDSHAKE_RESUMED : PORTICO_TLS_HANDSHAKE_FULL;
+      proxy->stats.tls_handshakes[PORTICO_TLS_UPSTREAM][kind]++;
+    }
   up->connected = TRUE;
   portico_timer_disarm (up->conn.loop, &up->conn.timer);
   x->up_progress = TRUE;

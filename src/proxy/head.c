@@ -169,8 +169,8 @@ portico_head_upstream_request (PorticoExchange *x, PorticoBuf *out)
     portico_buf_append (out, fields[host_at].value, fields[host_at].value_len);
   else if (x->match.route->preserve_host && req->host != NULL)
     portico_buf_append (out, req->host, req->host_len);
-  else if (x->service->port == 80)
-    append_str (out, x->service->host);
+  else if (x->service->port == (g_strcmp0 (x->service->protocol, "https") == 0 ? 443 : 80))
+    append_str (out, x->service->host); /* the scheme's own port goes unsaid */
   else
     portico_buf_printf (out, "%s:%u", x->service->host, x->service->port);
   portico_buf_append (out, "\r\n", 2);
@@ -236,7 +236,7 @@ portico_head_upstream_request (PorticoExchange *x, PorticoBuf *out)
       portico_buf_append (out, ", ", 2);
     }
   append_str (out, client->peer_ip);
-  append_str (out, "\r\nX-Forwarded-Proto: http\r\n");
+  append_str (out, client->conn.tls != NULL ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n");
   if (req->host != NULL)
     append_field (out, "X-Forwarded-Host", 16, req->host, host_without_port (req->host, req->host_len));
   portico_buf_printf (out, "X-Forwarded-Port: %u\r\n", client->local_port);

@@ -30,6 +30,20 @@ typedef enum {
 
 const char *portico_conn_state_name (PorticoConnState state);
 
+/* TLS handshakes are counted by side and by how they ended. */
+typedef enum {
+  PORTICO_TLS_DOWNSTREAM = 0, /* with clients, on TLS listeners */
+  PORTICO_TLS_UPSTREAM,       /* with https services */
+  PORTICO_TLS_N_SIDES,
+} PorticoTlsSide;
+
+typedef enum {
+  PORTICO_TLS_HANDSHAKE_FULL = 0, /* a new session: the whole key exchange */
+  PORTICO_TLS_HANDSHAKE_RESUMED,  /* an earlier session taken up again (a ticket or the cache) */
+  PORTICO_TLS_HANDSHAKE_FAILED,   /* refused, broken, plain HTTP on a TLS port, or past its deadline */
+  PORTICO_TLS_N_KINDS,
+} PorticoTlsKind;
+
 typedef struct {
   guint64 accepted;
   guint64 requests;
@@ -47,14 +61,16 @@ typedef struct {
   /* Request latency, head received to response sent: bucket i counts
    * requests that took at most 2^i * 100 us (the last: longer). */
   guint64 latency_hist[PORTICO_HISTOGRAM_N_BUCKETS];
+  guint64 tls_handshakes[PORTICO_TLS_N_SIDES][PORTICO_TLS_N_KINDS];
 } PorticoProxyStats;
 
 PorticoProxy *portico_proxy_new (PorticoLoop *loop, const PorticoConfig *config);
 void portico_proxy_free (PorticoProxy *proxy);
 
-/* Takes an accepted, non-blocking client socket. */
+/* Takes an accepted, non-blocking client socket from @listen's socket
+ * (with its TLS server when it is an "ssl" listener). */
 void portico_proxy_accept (PorticoProxy *proxy, int fd, const struct sockaddr *peer,
-                           socklen_t peer_len, guint16 local_port);
+                           socklen_t peer_len, const PorticoListen *listen);
 
 /* The modules whose handlers run in each request (by priority, with
  * Kong's scoping). NULL: none. Call before the first connection. */

@@ -1,7 +1,8 @@
 /* upstream.c: the keep-alive pool of connections to each target (which
  * target gets a request is balancer.c's). A pooled connection is reserved:
  * it serves one request at a time and goes back to the pool only after a
- * complete, clean response. */
+ * complete, clean response. A TLS connection keeps its session in the
+ * pool: reusing it costs no handshake at all. */
 #include "proxy/proxy-private.h"
 
 #include <errno.h>
@@ -75,12 +76,34 @@ up_on_events (PorticoWatch *watch, guint events)
   portico_exchange_run (up->exchange);
 }
 
+/* The most recently used idle connection made the way @service connects:
+ * in plain text, or with its TLS context and server name. Services that
+ * share an upstream's targets share its pools, and a connection checked
+ * one way must not carry a request that asked for another. */
+static GList *
+take_idle (PorticoUpPool *pool, const PorticoService *service)
+{
+  gboolean https = g_strcmp0 (service->protocol, "https") == 0;
+  for (GList *l = pool->idle.head; l != NULL; l = l->next)
+    {
+      PorticoUpConn *up = l->data;
+      gboolean fits = !https ? up->conn.tls == NULL
+                             : up->conn.tls != NULL && portico_tls_is_for (up->conn.tls, service->tls_client, service->host);
+      if (fits)
+        {
+          g_queue_unlink (&pool->idle, l);
+          return l;
+        }
+    }
+  return NULL;
+}
+
 PorticoUpConn *
 portico_upstream_get (PorticoProxy *proxy, const PorticoAddress *address, PorticoExchange *x,
                       gboolean fresh, int *error)
 {
   PorticoUpPool *pool = pool_for (proxy, address);
-  GList *link = fresh ? NULL : g_queue_pop_head_link (&pool->idle);
+  GList *link = fresh ? NULL : take_idle (pool, x->service);
   if (link != NULL)
     {
       PorticoUpConn *up = link->data;
@@ -138,6 +161,12 @@ portico_upstream_release (PorticoUpConn *up, gboolean reusable)
   g_queue_push_head_link (&up->pool->idle, &up->idle_link);
   up->conn.timer.func = idle_on_timeout;
   portico_timer_arm (proxy->loop, &up->conn.timer, node->upstream_keepalive_idle_timeout);
+  /* Bytes OpenSSL holds are stray bytes too. */
+  if (up->conn.tls != NULL && portico_tls_pending (up->conn.tls))
+    {
+      upconn_close (up);
+      return;
+    }
   /* A close (or stray bytes) may have come already, with no edge left to
    * tell: look without taking. */
   if (up->conn.read_ready)

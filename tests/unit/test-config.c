@@ -6,7 +6,11 @@
 #include <arpa/inet.h>
 #include <glib/gstdio.h>
 #include <netinet/in.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <string.h>
+
+static void tls_fixture_expand (char **json);
 
 /* The error cases are written with ' for " to keep them readable; no case
  * needs a real '. */
@@ -447,7 +451,7 @@ static const ErrorCase error_cases[] = {
   { "format-version-number", "{'_format_version': 1}", { "_format_version: must be \"1\"" } },
   { "top-unknown-key", "'foo': 1",
     { "foo: unknown key (expected one of: _format_version, node, services, upstreams, consumers, "
-      "plugins)" } },
+      "plugins, certificates, snis)" } },
   { "top-typo", "'service': []", { "service: unknown key (did you mean \"services\"?)" } },
   { "top-types", "'node': [], 'services': {}, 'upstreams': 1, 'consumers': 'x', 'plugins': true",
     { "node: must be an object", "upstreams: must be an array", "services: must be an array",
@@ -491,7 +495,7 @@ static const ErrorCase error_cases[] = {
   { "node-admin-token-type", "'node': {'admin_token': 42}",
     { "node.admin_token: must be a string" } },
   { "listen-ssl", "'node': {'listen': [{'address': '127.0.0.1:0', 'ssl': true}]}",
-    { "node.listen[0].ssl: TLS listeners are not supported yet" } },
+    { "node.listen[0].ssl: a TLS listener needs a certificate (\"certificates\" is empty)" } },
   { "listen-object",
     "'node': {'listen': [{'ssl': false, 'port': 80}, {'address': 80}, 1]}",
     { "node.listen[0].port: unknown key (expected one of: address, ssl, reuseport)",
@@ -519,8 +523,7 @@ static const ErrorCase error_cases[] = {
 
   /* services */
   { "service-unknown-key", "'services': [{" SVC ", 'bogus': 1}]",
-    { "services[0].bogus: unknown key (expected one of: name, url, protocol, host, port, path, "
-      "connect_timeout, write_timeout, read_timeout, retries, routes, plugins, tags)" } },
+    { "services[0].bogus: unknown key" } },
   { "service-not-object", "'services': [1]", { "services[0]: must be an object" } },
   { "service-name-missing", "'services': [{'url': 'http://127.0.0.1:1'}]",
     { "services[0].name: is required" } },
@@ -544,8 +547,7 @@ static const ErrorCase error_cases[] = {
     "'services': [{'name': 'a', 'url': 'https://127.0.0.1'}, {'name': 'b', 'url': 'ftp://h/'},"
     " {'name': 'c', 'url': 'not a url'}, {'name': 'd', 'url': 'http://h/?q=1'},"
     " {'name': 'e', 'url': 'http://127.0.0.1:0/'}, {'name': 'f', 'url': 7}]",
-    { "services[0].url: https services are not supported yet",
-      "services[1].url: must start with \"http://\"",
+    { "services[1].url: must start with \"http://\" or \"https://\"",
       "services[2].url: must be a URL such as \"http://host:port/path\"",
       "services[3].url: must not have a user, a query or a fragment",
       "services[4].url: must not have port 0", "services[5].url: must be a string" } },
@@ -554,8 +556,7 @@ static const ErrorCase error_cases[] = {
     " {'name': 'b', 'protocol': 'grpc', 'host': 'localhost'},"
     " {'name': 'c', 'host': 'localhost', 'port': 0, 'path': 'x'},"
     " {'name': 'd', 'host': '', 'port': 65536}]",
-    { "services[0].protocol: https services are not supported yet",
-      "services[1].protocol: must be \"http\" or \"https\"",
+    { "services[1].protocol: must be \"http\" or \"https\"",
       "services[2].port: must be an integer between 1 and 65535",
       "services[2].path: must start with \"/\"", "services[3].host: must not be empty",
       "services[3].port: must be an integer between 1 and 65535" } },
@@ -755,7 +756,7 @@ static const ErrorCase error_cases[] = {
     " '127.0.0.1:1', 'weight': -5}]}], 'services': [{'name': 's', 'host': 'u', 'routes':"
     " [{'paths': ['x']}]}], 'consumers': [{}], 'plugins': [{'name': 'p', 'consumer': 'zed'}]",
     { "bogus: unknown key (expected one of: _format_version, node, services, upstreams, "
-      "consumers, plugins)",
+      "consumers, plugins, certificates, snis)",
       "node.workers: must be an integer between 0 and 256",
       "upstreams[0].targets[0].weight: must be an integer between 0 and 1000",
       "services[0].routes[0].paths[0]: must start with \"/\"",
@@ -781,6 +782,7 @@ test_error_case (gconstpointer data)
 
     json = g_strdup_printf ("{\"_format_version\": \"1\", %s}", body);
   }
+  tls_fixture_expand (&json);
   config = portico_config_load_data (json, -1, "case.json", errors, &error);
   g_assert_null (config);
   g_assert_error (error, PORTICO_CONFIG_ERROR, PORTICO_CONFIG_ERROR_INVALID);
@@ -827,7 +829,7 @@ test_error_file (void)
   g_test_message ("the errors themselves do not repeat the file name");
   g_assert_cmpstr (g_ptr_array_index (errors, 0), ==,
                    "x: unknown key (expected one of: _format_version, node, services, upstreams, "
-                   "consumers, plugins)");
+                   "consumers, plugins, certificates, snis)");
   g_assert_cmpstr (g_ptr_array_index (errors, 1), ==, "_format_version: must be \"1\"");
   g_unlink (path);
   g_rmdir (dir);
@@ -937,6 +939,274 @@ static const ErrorCase trace_error_cases[] = {
   { "node-trace-both", "'node': {'trace_sample': -1, 'trace_token': 'a b'}", { SAMPLE_RANGE, TOKEN_CHARS } },
 };
 
+
+/* ---- TLS ---------------------------------------------------------------------------- */
+
+/* Certificates made when the test starts: two self-signed pairs (A, B),
+ * inline (JSON-escaped) and in files, and a file that holds no PEM. */
+static struct {
+  char *dir;
+  char *cert_a, *key_a, *cert_b, *key_b; /* JSON-escaped PEM */
+  char *cert_a_pem;                      /* as it is */
+  char *cert_a_file, *key_a_file, *not_pem_file;
+} tls;
+
+static char *
+pem_of (gboolean key_pem, X509 *cert, EVP_PKEY *key)
+{
+  BIO *bio = BIO_new (BIO_s_mem ());
+  char *data;
+  long len;
+
+  if (key_pem)
+    g_assert_cmpint (PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL), ==, 1);
+  else
+    g_assert_cmpint (PEM_write_bio_X509 (bio, cert), ==, 1);
+  len = BIO_get_mem_data (bio, &data);
+  char *copy = g_strndup (data, (gsize) len);
+  BIO_free (bio);
+  return copy;
+}
+
+static void
+make_pair (const char *cn, char **cert_pem, char **key_pem)
+{
+  EVP_PKEY *key = EVP_EC_gen ("P-256");
+  X509 *cert = X509_new ();
+
+  g_assert_nonnull (key);
+  ASN1_INTEGER_set (X509_get_serialNumber (cert), 1);
+  X509_gmtime_adj (X509_getm_notBefore (cert), 0);
+  X509_gmtime_adj (X509_getm_notAfter (cert), 3600);
+  X509_set_pubkey (cert, key);
+  X509_NAME_add_entry_by_txt (X509_get_subject_name (cert), "CN", MBSTRING_ASC, (const unsigned char *) cn, -1, -1, 0);
+  X509_set_issuer_name (cert, X509_get_subject_name (cert));
+  g_assert_cmpint (X509_sign (cert, key, EVP_sha256 ()), >, 0);
+  *cert_pem = pem_of (FALSE, cert, key);
+  *key_pem = pem_of (TRUE, cert, key);
+  X509_free (cert);
+  EVP_PKEY_free (key);
+}
+
+static char *
+json_escaped (const char *pem)
+{
+  g_autoptr(GString) text = g_string_new (pem);
+
+  g_string_replace (text, "\n", "\\n", 0);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static void
+tls_fixture_make (void)
+{
+  g_autofree char *cert_b = NULL, *key_a = NULL, *key_b = NULL;
+
+  make_pair ("a.test", &tls.cert_a_pem, &key_a);
+  make_pair ("b.test", &cert_b, &key_b);
+  tls.cert_a = json_escaped (tls.cert_a_pem);
+  tls.key_a = json_escaped (key_a);
+  tls.cert_b = json_escaped (cert_b);
+  tls.key_b = json_escaped (key_b);
+  tls.dir = g_dir_make_tmp ("portico-config-tls-XXXXXX", NULL);
+  tls.cert_a_file = g_build_filename (tls.dir, "a.pem", NULL);
+  tls.key_a_file = g_build_filename (tls.dir, "a.key", NULL);
+  tls.not_pem_file = g_build_filename (tls.dir, "not.pem", NULL);
+  g_assert_true (g_file_set_contents (tls.cert_a_file, tls.cert_a_pem, -1, NULL));
+  g_assert_true (g_file_set_contents (tls.key_a_file, key_a, -1, NULL));
+  g_assert_true (g_file_set_contents (tls.not_pem_file, "not a certificate\n", -1, NULL));
+}
+
+static void
+tls_fixture_remove (void)
+{
+  g_unlink (tls.cert_a_file);
+  g_unlink (tls.key_a_file);
+  g_unlink (tls.not_pem_file);
+  g_rmdir (tls.dir);
+}
+
+/* @CERT@ and @KEY@ (pair A), @CERTB@ and @KEYB@, @CERTFILE@ and @KEYFILE@
+ * (pair A's files), @NOTPEM@ and @DIR@ in *@json. */
+static void
+tls_fixture_expand (char **json)
+{
+  GString *text = g_string_new (*json);
+
+  g_string_replace (text, "@CERTB@", tls.cert_b, 0);
+  g_string_replace (text, "@KEYB@", tls.key_b, 0);
+  g_string_replace (text, "@CERT@", tls.cert_a, 0);
+  g_string_replace (text, "@KEY@", tls.key_a, 0);
+  g_string_replace (text, "@CERTFILE@", tls.cert_a_file, 0);
+  g_string_replace (text, "@KEYFILE@", tls.key_a_file, 0);
+  g_string_replace (text, "@NOTPEM@", tls.not_pem_file, 0);
+  g_string_replace (text, "@DIR@", tls.dir, 0);
+  g_free (*json);
+  *json = g_string_free (text, FALSE);
+}
+
+static PorticoConfig *
+load_tls_text (const char *text)
+{
+  g_autofree char *json = unquote (text);
+
+  tls_fixture_expand (&json);
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  PorticoConfig *config = portico_config_load_data (json, -1, "tls.json", errors, &error);
+
+  for (guint i = 0; i < errors->len; i++)
+    g_test_message ("%s", (char *) g_ptr_array_index (errors, i));
+  g_assert_no_error (error);
+  return config;
+}
+
+static void
+test_tls_keys (void)
+{
+  g_test_summary ("Certificates inline and from files, their SNIs with those of the top-level snis, "
+                  "the default certificate, the node's ssl_* keys on a TLS listener, and an https "
+                  "service's TLS keys with their defaults.");
+  g_autoptr(PorticoConfig) config = load_tls_text (
+    "{'_format_version': '1',"
+    " 'node': {'listen': ['127.0.0.1:0', {'address': '127.0.0.1:0', 'ssl': true}],"
+    "          'ssl_handshake_timeout': 5000, 'ssl_session_tickets': false, 'ssl_default_certificate': 'b'},"
+    " 'certificates': [{'id': 'a', 'cert': '@CERT@', 'key': '@KEY@', 'snis': ['A.Test', '*.a.test', 'a.*']},"
+    "                  {'id': 'b', 'cert_path': '@CERTFILE@', 'key_path': '@KEYFILE@', 'tags': ['x']},"
+    "                  {'cert': '@CERTB@', 'key': '@KEYB@'}],"
+    " 'snis': [{'name': 'www.b.test', 'certificate': 'b'}, {'name': 'api.b.test', 'certificate': {'id': 'b'}}],"
+    " 'services': [{'name': 'plain', 'url': 'http://127.0.0.1'},"
+    "              {'name': 'tls', 'url': 'https://127.0.0.1'},"
+    "              {'name': 'parts', 'protocol': 'https', 'host': '127.0.0.1', 'tls_verify': false,"
+    "               'ca_certificates': ['@CERTFILE@', '@CERTFILE@'], 'client_certificate': 'a'},"
+    "              {'name': 'port', 'url': 'https://127.0.0.1:8443/x', 'client_certificate': {'id': 'b'}}]}");
+  g_assert_nonnull (config);
+
+  g_assert_false (listen_at (config, 0)->ssl);
+  g_assert_true (listen_at (config, 1)->ssl);
+  g_assert_cmpuint (listen_at (config, 1)->ssl_handshake_timeout, ==, 5000);
+  g_assert_false (listen_at (config, 1)->ssl_session_tickets);
+  g_assert_null (listen_at (config, 1)->tls);
+
+  g_assert_cmpuint (config->certificates->len, ==, 3);
+  PorticoCertificate *a = g_ptr_array_index (config->certificates, 0);
+  PorticoCertificate *b = g_ptr_array_index (config->certificates, 1);
+  PorticoCertificate *c = g_ptr_array_index (config->certificates, 2);
+  g_assert_cmpstr (a->id, ==, "a");
+  g_assert_cmpstr (a->cert_pem, ==, tls.cert_a_pem);
+  g_assert_cmpuint (a->snis->len, ==, 3);
+  g_assert_cmpstr (g_ptr_array_index (a->snis, 0), ==, "a.test");
+  g_assert_cmpstr (g_ptr_array_index (a->snis, 1), ==, "*.a.test");
+  g_assert_cmpstr (g_ptr_array_index (a->snis, 2), ==, "a.*");
+  g_assert_cmpstr (a->json_path, ==, "certificates[0]");
+  g_assert_cmpstr (b->cert_pem, ==, tls.cert_a_pem);
+  g_assert_nonnull (strstr (b->key_pem, "PRIVATE KEY"));
+  g_assert_cmpuint (b->snis->len, ==, 2);
+  g_assert_cmpstr (g_ptr_array_index (b->snis, 0), ==, "www.b.test");
+  g_assert_cmpstr (g_ptr_array_index (b->snis, 1), ==, "api.b.test");
+  g_assert_null (c->id);
+  g_test_message ("node.ssl_default_certificate names the default; else the first is");
+  g_assert_false (a->is_default);
+  g_assert_true (b->is_default);
+  g_assert_false (c->is_default);
+
+  PorticoService *plain = g_ptr_array_index (config->services, 0);
+  PorticoService *tls_url = g_ptr_array_index (config->services, 1);
+  PorticoService *parts = g_ptr_array_index (config->services, 2);
+  PorticoService *port = g_ptr_array_index (config->services, 3);
+  g_assert_cmpstr (plain->protocol, ==, "http");
+  g_assert_cmpuint (plain->port, ==, 80);
+  g_assert_cmpstr (tls_url->protocol, ==, "https");
+  g_assert_cmpuint (tls_url->port, ==, 443);
+  g_assert_true (tls_url->tls_verify);
+  g_assert_null (tls_url->ca_certificates_pem);
+  g_assert_null (tls_url->client_certificate);
+  g_assert_null (tls_url->tls_client);
+  g_assert_cmpstr (parts->protocol, ==, "https");
+  g_assert_cmpuint (parts->port, ==, 443);
+  g_assert_false (parts->tls_verify);
+  g_assert_nonnull (strstr (parts->ca_certificates_pem, tls.cert_a_pem));
+  g_assert_cmpuint (strlen (parts->ca_certificates_pem), ==, 2 * (strlen (tls.cert_a_pem) + 1));
+  g_assert_true (parts->client_certificate == a);
+  g_assert_cmpuint (port->port, ==, 8443);
+  g_assert_cmpstr (port->path, ==, "/x");
+  g_assert_true (port->client_certificate == b);
+
+  g_autoptr(PorticoConfig) first = load_tls_text (
+    "{'_format_version': '1', 'node': {'listen': [{'address': '127.0.0.1:0', 'ssl': true}]},"
+    " 'certificates': [{'cert': '@CERT@', 'key': '@KEY@'}, {'cert': '@CERTB@', 'key': '@KEYB@'}]}");
+  g_assert_nonnull (first);
+  g_assert_true (((PorticoCertificate *) g_ptr_array_index (first->certificates, 0))->is_default);
+  g_assert_false (((PorticoCertificate *) g_ptr_array_index (first->certificates, 1))->is_default);
+  g_assert_cmpuint (listen_at (first, 0)->ssl_handshake_timeout, ==, 60000);
+  g_assert_true (listen_at (first, 0)->ssl_session_tickets);
+}
+
+#define CERT_A "{'cert': '@CERT@', 'key': '@KEY@'"
+
+static const ErrorCase tls_error_cases[] = {
+  { "tls-certificate-keys", "'certificates': [{'cert': '@CERT@', 'key': '@KEY@', 'cert_alt': 1}, 3]",
+    { "certificates[0].cert_alt: unknown key (expected one of: id, cert, key, cert_path, key_path, snis, tags)",
+      "certificates[1]: must be an object" } },
+  { "tls-certificate-missing", "'certificates': [{}, {'cert': '', 'key_path': 4}]",
+    { "certificates[0]: must have a cert or a cert_path", "certificates[0]: must have a key or a key_path",
+      "certificates[1].cert: must not be empty", "certificates[1].key_path: must be a string" } },
+  { "tls-certificate-both", "'certificates': [{'cert': '@CERT@', 'cert_path': '@CERTFILE@', 'key': '@KEY@'}]",
+    { "certificates[0].cert_path: cannot be used together with cert" } },
+  { "tls-certificate-not-pem", "'certificates': [{'cert': 'hello', 'key': 'world'}]",
+    { "certificates[0].cert: holds no PEM certificate",
+      "certificates[0].key: holds no PEM private key (an encrypted key is not supported)" } },
+  { "tls-certificate-key-mismatch", "'certificates': [{'cert': '@CERT@', 'key': '@KEYB@'},"
+    " {'cert_path': '@CERTFILE@', 'key': '@KEYB@'}]",
+    { "certificates[0].key: does not match the certificate",
+      "certificates[1].key: does not match the certificate" } },
+  { "tls-certificate-files", "'certificates': [{'cert_path': '@DIR@/missing.pem', 'key_path': '@NOTPEM@'}]",
+    { "certificates[0].cert_path: Failed to open file*",
+      "certificates[0].key_path: holds no PEM private key (an encrypted key is not supported)" } },
+  { "tls-certificate-ids", "'certificates': [" CERT_A ", 'id': 'x'}, " CERT_A ", 'id': 'x'}, " CERT_A ", 'id': ''}]",
+    { "certificates[1].id: duplicate certificate id \"x\"", "certificates[2].id: must not be empty" } },
+  { "tls-snis", "'certificates': [" CERT_A ", 'snis': ['a.test', 'x.*.test', '*', '10.0.0.1', 'a b', 'A.TEST', 1]},"
+    " " CERT_A ", 'snis': ['a.test', '*.a.test']}]",
+    { "certificates[0].snis[1]: a wildcard must be the whole leftmost or rightmost label (\"*.example.com\" or \"example.*\")",
+      "certificates[0].snis[2]: a wildcard must be the whole leftmost or rightmost label (\"*.example.com\" or \"example.*\")",
+      "certificates[0].snis[3]: must be a host name: clients never send an address as SNI",
+      "certificates[0].snis[4]: is not a valid host name",
+      "certificates[0].snis[5]: duplicate SNI \"a.test\" (also at certificates[0].snis[0])",
+      "certificates[0].snis[6]: must be a string",
+      "certificates[1].snis[0]: duplicate SNI \"a.test\" (also at certificates[0].snis[0])" } },
+  { "tls-sni-entities", "'certificates': [" CERT_A ", 'id': 'a', 'snis': ['a.test']}],"
+    " 'snis': [{'name': 'b.test', 'certificate': 'zed'}, {'name': 'A.test', 'certificate': 'a'},"
+    " {'name': 'c.test'}, {'certificate': 'a'}, {'name': 'd.test', 'certificate': 5}, {'name': 'e.test', 'certificate': 'a', 'x': 1}]",
+    { "snis[0].certificate: unknown certificate \"zed\"",
+      "snis[1].name: duplicate SNI \"a.test\" (also at certificates[0].snis[0])",
+      "snis[2].certificate: is required", "snis[3].name: is required",
+      "snis[4].certificate: must be a certificate id (a string, or {\"id\": ...})",
+      "snis[5].x: unknown key (expected one of: name, certificate, tags)" } },
+  { "tls-node", "'certificates': [" CERT_A ", 'id': 'a'}], 'node': {'ssl_default_certificate': 'b',"
+    " 'ssl_handshake_timeout': 0, 'ssl_session_tickets': 'yes'}",
+    { "node.ssl_handshake_timeout: must be an integer between 1 and 2147483647",
+      "node.ssl_session_tickets: must be true or false",
+      "node.ssl_default_certificate: unknown certificate \"b\"" } },
+  { "tls-listen-no-certificate", "'node': {'listen': ['127.0.0.1:0', {'address': '127.0.0.1:0', 'ssl': true}]}",
+    { "node.listen[1].ssl: a TLS listener needs a certificate (\"certificates\" is empty)" } },
+  { "tls-service-http", "'services': [{'name': 's', 'url': 'http://127.0.0.1', 'tls_verify': true,"
+    " 'ca_certificates': [], 'client_certificate': 'a'}]",
+    { "services[0].tls_verify: is only for https services", "services[0].ca_certificates: is only for https services",
+      "services[0].client_certificate: is only for https services" } },
+  { "tls-service-keys", "'certificates': [" CERT_A ", 'id': 'a'}],"
+    " 'services': [{'name': 's', 'url': 'https://127.0.0.1', 'tls_verify': 1, 'ca_certificates': [],"
+    " 'client_certificate': 'b'}, {'name': 't', 'protocol': 'https', 'host': '127.0.0.1',"
+    " 'ca_certificates': ['@DIR@/missing.pem', '@NOTPEM@', '@CERTFILE@'], 'client_certificate': ['a']},"
+    " {'name': 'u', 'url': 'https://127.0.0.1', 'ca_certificates': ['']}]",
+    { "services[0].tls_verify: must be true or false",
+      "services[0].ca_certificates: must name at least one file (leave it out for the system's)",
+      "services[0].client_certificate: unknown certificate \"b\"",
+      "services[1].ca_certificates[0]: Failed to open file*",
+      "services[1].ca_certificates[1]: holds no PEM certificate",
+      "services[1].client_certificate: must be a certificate id (a string, or {\"id\": ...})",
+      "services[2].ca_certificates[0]: must not be empty" } },
+};
+
 int
 main (int argc, char **argv)
 {
@@ -960,10 +1230,20 @@ main (int argc, char **argv)
   g_test_add_func ("/config/address/parse", test_address_parse);
   g_test_add_func ("/config/address/invalid", test_address_invalid);
   g_test_add_func ("/config/load/trace", test_trace_keys);
+  tls_fixture_make ();
+  g_test_add_func ("/config/load/tls", test_tls_keys);
+  for (guint i = 0; i < G_N_ELEMENTS (tls_error_cases); i++) {
+    g_autofree char *path = g_strdup_printf ("/config/errors/%s", tls_error_cases[i].name);
+
+    g_test_add_data_func (path, &tls_error_cases[i], test_error_case);
+  }
   for (guint i = 0; i < G_N_ELEMENTS (trace_error_cases); i++) {
     g_autofree char *path = g_strdup_printf ("/config/errors/%s", trace_error_cases[i].name);
 
     g_test_add_data_func (path, &trace_error_cases[i], test_error_case);
   }
-  return g_test_run ();
+  int status = g_test_run ();
+
+  tls_fixture_remove ();
+  return status;
 }

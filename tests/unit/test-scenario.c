@@ -622,7 +622,7 @@ static const ErrorCase error_cases[] = {
       "nodes.c: must be an object" } },
   { "gateway-config", "'gateway': {'bogus': 1, 'node': {'workers': -1}}",
     { "gateway.bogus: unknown key (expected one of: _format_version, node, services, upstreams, "
-      "consumers, plugins)",
+      "consumers, plugins, certificates, snis)",
       "gateway.node.workers: must be an integer between 0 and 256" } },
   { "nodes-config", "'gateway': null, 'nodes': {'a': {'_format_version': '2'}, 'b': {'services': "
                     "[{'name': 's', 'url': 'http://127.0.0.1:1', 'routes': [{'paths': ['x']}]}]}}",
