@@ -76,7 +76,7 @@ allowed (const PorticoUpstream *upstream, guint i, const PorticoAddress *avoid)
 {
   const PorticoTarget *t = g_ptr_array_index (upstream->targets, i);
   return t->weight > 0 && !(avoid == &t->address && upstream->targets->len > 1) &&
-         (picking == NULL || portico_health_target_up (picking, upstream, i));
+         (picking == NULL || portico_health_cached_up (picking, upstream, i));
 }
 
 /* Smooth weighted round-robin: every pick adds each target's weight to its
@@ -319,6 +319,7 @@ portico_balancer_pick (PorticoProxy *proxy, PorticoExchange *x, const PorticoAdd
     return &x->service->address;
   PorticoBalancer *b = balancer_for (proxy, upstream);
   gint best;
+  portico_health_refresh (proxy, upstream); /* once per pick: allowed() reads the cache */
   picking = proxy;
   switch (upstream->lb)
     {

@@ -72,14 +72,14 @@ cache_for (PorticoProxy *proxy, const PorticoUpstream *upstream)
   return c;
 }
 
-gboolean
-portico_health_target_up (PorticoProxy *proxy, const PorticoUpstream *upstream, guint target)
+void
+portico_health_refresh (PorticoProxy *proxy, const PorticoUpstream *upstream)
 {
   gint64 gen = 0;
-  /* Nothing can have marked it: no checks, and nobody set a state (the
-   * admin API may, so the generation is read all the same once moved). */
+  /* Nothing can have marked a target: no checks, and nobody set a state
+   * (the admin API may: then the generation exists). */
   if (!portico_shared_get (GEN_KEY, &gen, NULL) && !has_checks (upstream))
-    return TRUE;
+    return; /* (the key, once made, is never removed: no stale cache is left) */
   HealthCache *c = cache_for (proxy, upstream);
   if (!c->read || c->gen != gen)
     {
@@ -93,7 +93,20 @@ portico_health_target_up (PorticoProxy *proxy, const PorticoUpstream *upstream, 
       c->gen = gen;
       c->read = TRUE;
     }
-  return !c->down[target];
+}
+
+gboolean
+portico_health_cached_up (PorticoProxy *proxy, const PorticoUpstream *upstream, guint target)
+{
+  HealthCache *c = proxy->health != NULL ? g_hash_table_lookup (proxy->health, upstream) : NULL;
+  return c == NULL || !c->down[target];
+}
+
+gboolean
+portico_health_target_up (PorticoProxy *proxy, const PorticoUpstream *upstream, guint target)
+{
+  portico_health_refresh (proxy, upstream);
+  return portico_health_cached_up (proxy, upstream, target);
 }
 
 gboolean

@@ -191,6 +191,10 @@ typedef enum {
 } PorticoHealthOutcome;
 /* Whether target @target of @upstream takes traffic (cached per worker). */
 gboolean portico_health_target_up (PorticoProxy *proxy, const PorticoUpstream *upstream, guint target);
+/* The same in two steps, for a pick that asks about every target: read the
+ * states again if they changed (one dictionary read), then ask the cache. */
+void portico_health_refresh (PorticoProxy *proxy, const PorticoUpstream *upstream);
+gboolean portico_health_cached_up (PorticoProxy *proxy, const PorticoUpstream *upstream, guint target);
 /* Counts an outcome seen by traffic (@active FALSE) or a probe; enough in a
  * row (the upstream's healthchecks) change the target's state. */
 void portico_health_report (const PorticoUpstream *upstream, guint target, gboolean active,
