@@ -11,7 +11,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "harness.h"
+#include "harness-gateway.h"
 
 #define WAIT_MS 8000
 
@@ -333,21 +333,7 @@ check_refused (const char *healthchecks, const char *expected)
     "{\"_format_version\":\"1\",\"upstreams\":[{\"name\":\"pool\",\"healthchecks\":%s,"
     "\"targets\":[{\"target\":\"127.0.0.1:9\"}]}]}",
     healthchecks);
-  g_autofree char *path = NULL;
-  g_autoptr (GError) error = NULL;
-  int fd = g_file_open_tmp ("portico-health-XXXXXX.json", &path, &error);
-  g_assert_no_error (error);
-  close (fd);
-  g_assert_true (g_file_set_contents (path, json, -1, NULL));
-  const char *argv[] = { portico_test_binary (), "check", path, NULL };
-  g_autofree char *out = NULL, *err = NULL;
-  int status = portico_run_sync (argv, 10000, &out, &err, &error);
-  g_unlink (path);
-  g_assert_no_error (error);
-  g_assert_cmpint (status, !=, 0);
-  g_autofree char *all = g_strconcat (out ? out : "", err ? err : "", NULL);
-  if (strstr (all, expected) == NULL)
-    g_error ("expected \"%s\" in: %s", expected, all);
+  portico_test_check_config (json, expected, NULL);
 }
 
 static void
