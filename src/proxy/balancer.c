@@ -338,20 +338,11 @@ portico_balancer_pick (PorticoProxy *proxy, PorticoExchange *x, const PorticoAdd
       break;
     }
   picking = NULL;
+  x->target_index = best;
   if (best < 0)
     return NULL;
   const PorticoTarget *t = g_ptr_array_index (upstream->targets, (guint) best);
   return &t->address;
-}
-
-/* The target of @upstream whose address is @address, or -1. */
-static gint
-target_index (const PorticoUpstream *upstream, const PorticoAddress *address)
-{
-  for (guint i = 0; address != NULL && i < upstream->targets->len; i++)
-    if (&((const PorticoTarget *) g_ptr_array_index (upstream->targets, i))->address == address)
-      return (gint) i;
-  return -1;
 }
 
 void
@@ -363,7 +354,7 @@ portico_balancer_begin (PorticoProxy *proxy, PorticoExchange *x)
   x->try_timed_out = FALSE;
   if (upstream == NULL)
     return;
-  gint i = target_index (upstream, x->target);
+  gint i = x->target_index; /* set by the pick of this try */
   if (i >= 0)
     balancer_for (proxy, upstream)->active[i]++;
 }
@@ -377,7 +368,7 @@ portico_balancer_observe (PorticoProxy *proxy, PorticoExchange *x)
   const PorticoUpstream *upstream = x->service->upstream;
   if (upstream == NULL || !x->balanced)
     return;
-  gint i = target_index (upstream, x->target);
+  gint i = x->target_index; /* set by the pick of this try */
   if (i < 0)
     return;
   PorticoBalancer *b = balancer_for (proxy, upstream);
@@ -397,7 +388,7 @@ portico_balancer_end (PorticoProxy *proxy, PorticoExchange *x, gboolean failed)
   x->balanced = FALSE;
   if (upstream == NULL)
     return;
-  gint i = target_index (upstream, x->target);
+  gint i = x->target_index; /* set by the pick of this try */
   if (i < 0)
     return;
   PorticoBalancer *b = balancer_for (proxy, upstream);

@@ -100,6 +100,7 @@ struct _PorticoExchange {
   const PorticoAddress *target;
   guint tries;
   gint64 try_start_us;      /* when the current try began (balancer.c) */
+  gint target_index;        /* x->target's index in its upstream; -1: none (balancer.c) */
   char hash_cookie[40];     /* consistent hashing made up this cookie: set it in the answer */
   gboolean balanced;        /* a try is in flight: balancer_end still to come */
   gboolean try_timed_out;   /* the try that failed did so by a timeout */
