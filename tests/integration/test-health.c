@@ -48,14 +48,14 @@ dead_address (void)
   return g_strdup_printf ("127.0.0.1:%u", ntohs (sin.sin_port));
 }
 
-/* Mocks m0 (@args0) and m1, a dead third target, behind upstream "pool"
+/* Mocks m0 (@m0_args: four strings, NULL-padded) and m1, a dead third target, behind upstream "pool"
  * with @healthchecks (JSON, or NULL); a second upstream "other" with
  * the same checks when @two_upstreams. */
 static Lab *
 lab_new (const char *healthchecks, const char *const *m0_args, gboolean two_upstreams)
 {
   Lab *lab = g_new0 (Lab, 1);
-  const char *const none[] = { NULL };
+  const char *const none[] = { NULL, NULL, NULL, NULL }; /* read as four, like m0_args */
   const char *const *args = m0_args ? m0_args : none;
   lab->mocks[0] = portico_mock_spawn ("--name", "m0", args[0], args[1], args[2], args[3], NULL);
   lab->mocks[1] = portico_mock_spawn ("--name", "m1", NULL);
