@@ -51,7 +51,7 @@ portico_buf_compact (PorticoBuf *b)
 }
 
 void
-portico_buf_reserve (PorticoBuf *b, gsize room)
+portico_buf_make_room (PorticoBuf *b, gsize room)
 {
   if (b->data == NULL)
     {
@@ -82,11 +82,15 @@ portico_buf_reserve (PorticoBuf *b, gsize room)
 }
 
 void
-portico_buf_append (PorticoBuf *b, const void *data, gsize len)
+portico_buf_append_uint (PorticoBuf *b, guint64 value)
 {
-  portico_buf_reserve (b, len);
-  memcpy (b->data + b->end, data, len);
-  b->end += (guint32) len;
+  char digits[20];
+  gsize n = 0;
+
+  do
+    digits[sizeof digits - ++n] = (char) ('0' + value % 10);
+  while ((value /= 10) != 0);
+  portico_buf_append (b, digits + sizeof digits - n, n);
 }
 
 void

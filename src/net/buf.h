@@ -54,11 +54,31 @@ portico_buf_consume (PorticoBuf *b, gsize n)
     b->start = b->end = 0;
 }
 
+/* portico_buf_reserve's work when the room is not there already. */
+void portico_buf_make_room (PorticoBuf *b, gsize room);
+
 /* Makes sure a block is there and at least @room bytes are free after end:
- * allocates, compacts or grows (never shrinks). */
-void portico_buf_reserve (PorticoBuf *b, gsize room);
+ * allocates, compacts or grows (never shrinks). Inline: a request's head
+ * is written in dozens of small appends that almost always fit. */
+static inline void
+portico_buf_reserve (PorticoBuf *b, gsize room)
+{
+  if (G_UNLIKELY (b->data == NULL || portico_buf_space (b) < room))
+    portico_buf_make_room (b, room);
+}
+
 /* Appends @len bytes (reserving room first). */
-void portico_buf_append (PorticoBuf *b, const void *data, gsize len);
+static inline void
+portico_buf_append (PorticoBuf *b, const void *data, gsize len)
+{
+  portico_buf_reserve (b, len);
+  memcpy (b->data + b->end, data, len);
+  b->end += (guint32) len;
+}
+
+/* Appends @value in decimal: what a head's numbers need, without printf's
+ * cost on every request. */
+void portico_buf_append_uint (PorticoBuf *b, guint64 value);
 void portico_buf_printf (PorticoBuf *b, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 /* Moves the bytes to the start of the block. */
 void portico_buf_compact (PorticoBuf *b);

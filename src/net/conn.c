@@ -230,9 +230,15 @@ tls_fill (PorticoConn *conn, gsize max)
   switch (status)
     {
     case PORTICO_TLS_OK:
-      /* Ready still, whatever the size: only WANT_READ means drained. */
+      /* Drained only when OpenSSL holds nothing and its last read of the
+       * socket came back short: then a read now would just say WANT_READ. */
       conn->in.end += (guint32) n;
       conn->tls_read_wait = PORTICO_EV_READ;
+      if (!conn->pending_eof && portico_tls_drained (conn->tls))
+        {
+          conn->read_ready = 0;
+          portico_conn_sync_wait (conn);
+        }
       return PORTICO_IO_OK;
     case PORTICO_TLS_WANT_READ:
     case PORTICO_TLS_WANT_WRITE:

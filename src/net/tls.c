@@ -3,6 +3,7 @@
  * ALPN, session resumption, and the non-blocking handshake, reads and
  * writes that net/conn.c drives. */
 #include "net/tls.h"
+#include "net/tls-bio.h"
 
 #include <errno.h>
 #include <string.h>
@@ -150,6 +151,19 @@ context_common (SSL_CTX *ctx)
   SSL_CTX_set_mode (ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                              SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_options (ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_read_ahead (ctx, 1);
+}
+
+/* @ssl reads and writes @fd through Portico's socket BIO (tls-bio.h). */
+static gboolean
+attach_socket (SSL *ssl, int fd)
+{
+  BIO *bio = portico_tls_bio_new (fd);
+
+  if (bio == NULL)
+    return FALSE;
+  SSL_set_bio (ssl, bio, bio);
+  return TRUE;
 }
 
 /* ---- the server ----------------------------------------------------------------------- */
@@ -292,7 +306,7 @@ portico_tls_server_accept (PorticoTlsServer *server, int fd)
 {
   SSL *ssl = SSL_new (server->ctx);
 
-  if (ssl == NULL || SSL_set_fd (ssl, fd) != 1)
+  if (ssl == NULL || !attach_socket (ssl, fd))
     {
       SSL_free (ssl);
       ERR_clear_error ();
@@ -419,7 +433,7 @@ portico_tls_client_connect (PorticoTlsClient *client, int fd, const char *name, 
   PeerSession *slot;
   SSL *ssl = SSL_new (client->ctx);
 
-  if (ssl == NULL || SSL_set_fd (ssl, fd) != 1)
+  if (ssl == NULL || !attach_socket (ssl, fd))
     goto fail;
   SSL_set_connect_state (ssl);
   if (name != NULL && !address && SSL_set_tlsext_host_name (ssl, name) != 1)
@@ -562,6 +576,18 @@ portico_tls_free (PorticoTls *tls, gboolean clean)
   SSL_free (tls);
 }
 
+/* Every call here leaves OpenSSL's error queue empty (status_of drains it
+ * after a failure), but SSL_get_error misreads a WANT_READ when a stale
+ * entry from elsewhere is there, so reads and writes make sure first:
+ * peeking costs a fraction of clearing, which is most of a small read's
+ * cost otherwise. */
+static inline void
+error_queue_empty (void)
+{
+  if (ERR_peek_error () != 0)
+    ERR_clear_error ();
+}
+
 /* What the last call on @tls came to. errno is kept for FAILED with
  * *error 0 (a socket error). */
 static PorticoTlsStatus
@@ -615,7 +641,7 @@ portico_tls_read (PorticoTls *tls, void *buf, gsize len, gsize *n, gulong *error
   size_t done = 0;
   int ret;
 
-  ERR_clear_error ();
+  error_queue_empty ();
   errno = 0;
   ret = SSL_read_ex (tls, buf, len, &done);
   *n = done;
@@ -628,7 +654,7 @@ portico_tls_write (PorticoTls *tls, const void *buf, gsize len, gsize *n, gulong
   size_t done = 0;
   int ret;
 
-  ERR_clear_error ();
+  error_queue_empty ();
   errno = 0;
   ret = SSL_write_ex (tls, buf, len, &done);
   *n = done;
@@ -648,8 +674,13 @@ portico_tls_shutdown (PorticoTls *tls)
 void
 portico_tls_socket_bytes (PorticoTls *tls, guint64 *in, guint64 *out)
 {
-  *in = BIO_number_read (SSL_get_rbio (tls));
-  *out = BIO_number_written (SSL_get_wbio (tls));
+  portico_tls_bio_bytes (SSL_get_rbio (tls), in, out);
+}
+
+gboolean
+portico_tls_drained (PorticoTls *tls)
+{
+  return SSL_has_pending (tls) != 1 && portico_tls_bio_drained (SSL_get_rbio (tls));
 }
 
 gboolean

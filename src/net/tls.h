@@ -101,6 +101,9 @@ void portico_tls_socket_bytes (PorticoTls *tls, guint64 *in, guint64 *out);
 gboolean portico_tls_resumed (PorticoTls *tls);
 /* Decrypted bytes held inside that the socket will not signal again. */
 gboolean portico_tls_pending (PorticoTls *tls);
+/* Nothing held inside, and the socket's last read came back short (or
+ * EAGAIN): a further read would only say WANT_READ until the next edge. */
+gboolean portico_tls_drained (PorticoTls *tls);
 /* Whether a client connection was made by @client for @name, so that a
  * pooled one is reused only by the same kind of request. */
 gboolean portico_tls_is_for (PorticoTls *tls, PorticoTlsClient *client, const char *name);

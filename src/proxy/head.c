@@ -78,6 +78,14 @@ append_str (PorticoBuf *out, const char *s)
   portico_buf_append (out, s, strlen (s));
 }
 
+static void
+append_content_length (PorticoBuf *out, guint64 length)
+{
+  append_str (out, "Content-Length: ");
+  portico_buf_append_uint (out, length);
+  portico_buf_append (out, "\r\n", 2);
+}
+
 /* The upstream path: the service's path, then the route's remainder. */
 static void
 append_upstream_target (PorticoExchange *x, PorticoBuf *out)
@@ -172,7 +180,11 @@ portico_head_upstream_request (PorticoExchange *x, PorticoBuf *out)
   else if (x->service->port == (g_strcmp0 (x->service->protocol, "https") == 0 ? 443 : 80))
     append_str (out, x->service->host); /* the scheme's own port goes unsaid */
   else
-    portico_buf_printf (out, "%s:%u", x->service->host, x->service->port);
+    {
+      append_str (out, x->service->host);
+      portico_buf_append (out, ":", 1);
+      portico_buf_append_uint (out, x->service->port);
+    }
   portico_buf_append (out, "\r\n", 2);
 
   const PorticoHttpHeader *xff = NULL, *via = NULL;
@@ -223,7 +235,7 @@ portico_head_upstream_request (PorticoExchange *x, PorticoBuf *out)
     }
 
   if (req->body == PORTICO_BODY_LENGTH)
-    portico_buf_printf (out, "Content-Length: %" G_GUINT64_FORMAT "\r\n", req->content_length);
+    append_content_length (out, req->content_length);
   else if (req->body == PORTICO_BODY_CHUNKED)
     append_str (out, "Transfer-Encoding: chunked\r\n");
 
@@ -239,7 +251,9 @@ portico_head_upstream_request (PorticoExchange *x, PorticoBuf *out)
   append_str (out, client->conn.tls != NULL ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n");
   if (req->host != NULL)
     append_field (out, "X-Forwarded-Host", 16, req->host, host_without_port (req->host, req->host_len));
-  portico_buf_printf (out, "X-Forwarded-Port: %u\r\n", client->local_port);
+  append_str (out, "X-Forwarded-Port: ");
+  portico_buf_append_uint (out, client->local_port);
+  portico_buf_append (out, "\r\n", 2);
   append_field (out, "X-Forwarded-Path", 16, req->path, req->path_len);
   if (x->match.route->strip_path && x->match.matched_len > 0)
     append_field (out, "X-Forwarded-Prefix", 18, x->path, x->match.matched_len);
@@ -271,7 +285,9 @@ portico_head_client_response (PorticoExchange *x, PorticoBuf *out)
     portico_buf_printf (out, "HTTP/1.1 %d %s\r\n", r->status, portico_http_reason (r->status));
   else
     {
-      portico_buf_printf (out, "HTTP/1.1 %d ", resp->status);
+      append_str (out, "HTTP/1.1 ");
+      portico_buf_append_uint (out, (guint64) resp->status);
+      portico_buf_append (out, " ", 1);
       portico_buf_append (out, resp->reason, resp->reason_len);
       portico_buf_append (out, "\r\n", 2);
     }
@@ -299,7 +315,7 @@ portico_head_client_response (PorticoExchange *x, PorticoBuf *out)
       append_field (out, h->name, h->name_len, h->value, h->value_len);
     }
   if (x->resp_pipe.to == PORTICO_BODY_LENGTH && resp->body == PORTICO_BODY_LENGTH)
-    portico_buf_printf (out, "Content-Length: %" G_GUINT64_FORMAT "\r\n", resp->content_length);
+    append_content_length (out, resp->content_length);
   else if (x->resp_pipe.to == PORTICO_BODY_CHUNKED)
     append_str (out, "Transfer-Encoding: chunked\r\n");
   append_str (out, "Via: ");

@@ -16,95 +16,18 @@
 #include <openssl/x509v3.h>
 
 #include "harness-gateway.h"
+#include "harness-pki.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SSL_CTX, SSL_CTX_free)
 
 /* PORTICO_TEST_BACKEND=poll runs the same tests on the poll backend. */
 static const char *backend = "epoll";
-static char *pki_dir;
-
-/* ---- certificates ------------------------------------------------------------ */
+static PorticoTestPki *the_pki;
 
 static char *
 pki (const char *name)
 {
-  return g_build_filename (pki_dir, name, NULL);
-}
-
-static void
-openssl (const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *err = NULL;
-
-  g_ptr_array_add (argv, "openssl");
-  for (guint i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  int status = portico_run_sync ((const char *const *) argv->pdata, 30000, NULL, &err, &error);
-  g_assert_no_error (error);
-  if (status != 0)
-    g_error ("openssl %s: %s", args[0], err);
-}
-
-/* @name.pem and @name.key: for CN @cn and the subjectAltName @san (may be
- * NULL), signed by the test CA (valid for two days, or expired in 2020), or
- * self-signed. */
-static void
-make_cert (const char *name, const char *cn, const char *san, gboolean self_signed, gboolean expired)
-{
-  g_autofree char *key = g_strdup_printf ("%s/%s.key", pki_dir, name);
-  g_autofree char *pem = g_strdup_printf ("%s/%s.pem", pki_dir, name);
-  g_autofree char *csr = g_strdup_printf ("%s/%s.csr", pki_dir, name);
-  g_autofree char *subject = g_strdup_printf ("/CN=%s", cn);
-  g_autofree char *ext = san ? g_strdup_printf ("subjectAltName=%s", san) : NULL;
-  g_autofree char *cnf = pki ("ca.cnf"), *ca = pki ("ca.pem"), *ca_key = pki ("ca.key");
-  const char *req[] = { "req", self_signed ? "-x509" : "-new", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", self_signed ? pem : csr,
-                        "-subj", subject, "-days", "2", ext ? "-addext" : NULL, ext, NULL };
-  openssl (req);
-  if (self_signed)
-    return;
-  const char *sign[] = { "ca", "-batch", "-notext", "-config", cnf, "-cert", ca, "-keyfile", ca_key, "-in", csr,
-                         "-out", pem, expired ? "-startdate" : "-days", expired ? "20200101000000Z" : "2",
-                         expired ? "-enddate" : NULL, "20200102000000Z", NULL };
-  openssl (sign);
-}
-
-static void
-make_pki (void)
-{
-  pki_dir = g_dir_make_tmp ("portico-tls-XXXXXX", NULL);
-  g_assert_nonnull (pki_dir);
-  g_autofree char *cnf = pki ("ca.cnf"), *index = pki ("index.txt"), *serial = pki ("serial");
-  g_autofree char *text = g_strdup_printf ("[ca]\ndefault_ca = test\n[test]\ndatabase = %s\nnew_certs_dir = %s\n"
-                                           "serial = %s\ndefault_md = sha256\npolicy = any\n"
-                                           "copy_extensions = copy\nunique_subject = no\n"
-                                           "[any]\ncommonName = supplied\n",
-                                           index, pki_dir, serial);
-  g_assert_true (g_file_set_contents (cnf, text, -1, NULL));
-  g_assert_true (g_file_set_contents (index, "", -1, NULL));
-  g_assert_true (g_file_set_contents (serial, "1000\n", -1, NULL));
-  make_cert ("ca", "Portico Test CA", NULL, TRUE, FALSE);
-  make_cert ("server", "localhost", "DNS:localhost,IP:127.0.0.1", FALSE, FALSE);
-  make_cert ("other", "other.test", "DNS:other.test,DNS:*.other.test", FALSE, FALSE);
-  make_cert ("expired", "localhost", "DNS:localhost,IP:127.0.0.1", FALSE, TRUE);
-  make_cert ("self", "localhost", "DNS:localhost,IP:127.0.0.1", TRUE, FALSE);
-  make_cert ("client", "portico-client", NULL, FALSE, FALSE);
-}
-
-static void
-remove_pki (void)
-{
-  g_autoptr (GDir) dir = g_dir_open (pki_dir, 0, NULL);
-  const char *name;
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = pki (name);
-      g_unlink (path);
-    }
-  g_rmdir (pki_dir);
+  return portico_test_pki_path (the_pki, name);
 }
 
 /* ---- gateways ------------------------------------------------------------------ */
@@ -114,8 +37,9 @@ remove_pki (void)
 static char *
 certificates_json (const char *main_name)
 {
-  g_autofree char *mc = g_strdup_printf ("%s/%s.pem", pki_dir, main_name);
-  g_autofree char *mk = g_strdup_printf ("%s/%s.key", pki_dir, main_name);
+  g_autofree char *mc_name = g_strdup_printf ("%s.pem", main_name);
+  g_autofree char *mk_name = g_strdup_printf ("%s.key", main_name);
+  g_autofree char *mc = pki (mc_name), *mk = pki (mk_name);
   g_autofree char *oc = pki ("other.pem"), *ok = pki ("other.key");
   return g_strdup_printf ("'certificates': [{'id': 'main', 'cert_path': '%s', 'key_path': '%s', 'snis': ['localhost']},"
                           " {'id': 'other', 'cert_path': '%s', 'key_path': '%s', 'snis': ['other.test', '*.other.test']}]",
@@ -849,7 +773,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   if (g_strcmp0 (g_getenv ("PORTICO_TEST_BACKEND"), "poll") == 0)
     backend = "poll";
-  make_pki ();
+  the_pki = portico_test_pki_new ();
   g_test_add_func ("/tls/handshake/versions", test_versions);
   g_test_add_func ("/tls/handshake/sni", test_sni);
   g_test_add_func ("/tls/handshake/alpn", test_alpn);
@@ -864,6 +788,6 @@ main (int argc, char **argv)
   g_test_add_func ("/tls/upstream/sessions", test_upstream_sessions);
   g_test_add_func ("/tls/upstream/client-certificate", test_upstream_client_certificate);
   int status = g_test_run ();
-  remove_pki ();
+  g_clear_pointer (&the_pki, portico_test_pki_free);
   return status;
 }
