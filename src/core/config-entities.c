@@ -445,16 +445,50 @@ check_route_method (PorticoJsonReader *r, const char *value, gpointer user_data)
   return g_strdup (value);
 }
 
+/* Kong's route protocols that are not HTTP/1.1 over TCP or TLS. */
+static const char *const other_protocols[] = { "grpc", "grpcs", "tcp", "tls", "tls_passthrough", "udp", "ws",
+                                               "wss", NULL };
+
 static char *
 check_route_protocol (PorticoJsonReader *r, const char *value, gpointer user_data)
 {
-  if (g_str_equal (value, "http"))
+  if (g_str_equal (value, "http") || g_str_equal (value, "https"))
     return g_strdup (value);
-  if (g_str_equal (value, "https"))
-    portico_json_reader_error (r, NULL, "https routes are not supported yet");
+  if (g_strv_contains (other_protocols, value))
+    portico_json_reader_error (r, NULL, "\"%s\" is not supported: Portico proxies HTTP/1.1 only (\"http\" "
+                               "or \"https\")", value);
   else
-    portico_json_reader_error (r, NULL, "must be \"http\"");
+    portico_json_reader_error (r, NULL, "must be \"http\" or \"https\"");
   return NULL;
+}
+
+/* "protocols" and "https_redirect_status_code" (Kong's defaults: both
+ * schemes, 426). */
+static void
+load_route_protocols (PorticoConfigLoader *ld, JsonObject *object, PorticoRoute *route)
+{
+  g_auto(GStrv) protocols = NULL;
+  JsonNode *status;
+
+  route->protocols = PORTICO_PROTOCOL_HTTP | PORTICO_PROTOCOL_HTTPS;
+  route->https_redirect_status_code = 426;
+  if (portico_json_reader_get_strings (ld->r, object, "protocols", check_route_protocol, NULL,
+                                       &protocols) == PORTICO_JSON_FIELD_OK) {
+    route->protocols = 0;
+    for (guint i = 0; protocols[i]; i++)
+      route->protocols |= g_str_equal (protocols[i], "https") ? PORTICO_PROTOCOL_HTTPS : PORTICO_PROTOCOL_HTTP;
+    if (route->protocols == 0)
+      portico_json_reader_error (ld->r, "protocols", "must list \"http\", \"https\" or both");
+  }
+  if ((status = portico_json_member (object, "https_redirect_status_code"))) {
+    gint64 code = JSON_NODE_HOLDS_VALUE (status) && json_node_get_value_type (status) == G_TYPE_INT64
+                    ? json_node_get_int (status) : 0;
+
+    if (code != 301 && code != 302 && code != 307 && code != 308 && code != 426)
+      portico_json_reader_error (ld->r, "https_redirect_status_code", "must be 301, 302, 307, 308 or 426");
+    else
+      route->https_redirect_status_code = (int) code;
+  }
 }
 
 static char *
@@ -559,11 +593,10 @@ static void
 load_route (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
 {
   static const char *const keys[] = { "name", "paths", "hosts", "methods", "headers", "strip_path",
-                                      "preserve_host", "regex_priority", "protocols", "plugins",
-                                      "tags", NULL };
+                                      "preserve_host", "regex_priority", "protocols",
+                                      "https_redirect_status_code", "plugins", "tags", NULL };
   PorticoService *service = data;
   PluginScope scope = { 0 };
-  g_auto(GStrv) protocols = NULL;
   PorticoRoute *route;
   JsonObject *object;
   gboolean valid = TRUE;
@@ -592,8 +625,7 @@ load_route (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
   portico_json_reader_get_bool (ld->r, object, "preserve_host", &route->preserve_host);
   portico_json_reader_get_int (ld->r, object, "regex_priority", G_MININT, G_MAXINT, &priority);
   route->regex_priority = (int) priority;
-  portico_json_reader_get_strings (ld->r, object, "protocols", check_route_protocol, NULL,
-                                   &protocols);
+  load_route_protocols (ld, object, route);
   skip_tags (ld, object);
 
   scope.route = route;

@@ -2,6 +2,7 @@
  *
  *   "healthchecks": {
  *     "active": { "type": "http", "http_path": "/", "timeout": 1, "concurrency": 10,
+ *                 "https_verify_certificate": true, "https_sni": null,
  *                 "healthy":   { "interval": 0, "http_statuses": [200, 302], "successes": 0 },
  *                 "unhealthy": { "interval": 0, "http_statuses": [429, 404, 500, ...],
  *                                "http_failures": 0, "tcp_failures": 0, "timeouts": 0 } },
@@ -18,6 +19,7 @@
 #include "core/config-private.h"
 
 #include <math.h>
+#include <string.h>
 
 static const guint active_healthy_statuses[] = { 200, 302 };
 static const guint active_unhealthy_statuses[] = { 429, 404, 500, 501, 502, 503, 504, 505 };
@@ -109,11 +111,28 @@ load_side (PorticoConfigLoader *ld, JsonObject *parent, const char *key, gboolea
   portico_json_reader_pop (ld->r);
 }
 
+/* "https_sni": a host name, sent as it is; an address is never SNI. */
+static void
+load_sni (PorticoConfigLoader *ld, JsonObject *object, PorticoHealthchecks *hc)
+{
+  const char *sni = NULL;
+  if (portico_json_reader_get_nonempty_string (ld->r, object, "https_sni", &sni) != PORTICO_JSON_FIELD_OK)
+    return;
+  gsize len = strlen (sni);
+  if (g_hostname_is_ip_address (sni))
+    portico_json_reader_error (ld->r, "https_sni", "must be a host name: an address is never sent as SNI");
+  else if (len > 253 || strspn (sni, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != len ||
+           sni[0] == '.' || sni[len - 1] == '.' || strstr (sni, "..") != NULL)
+    portico_json_reader_error (ld->r, "https_sni", "is not a valid host name");
+  else
+    hc->https_sni = g_ascii_strdown (sni, -1);
+}
+
 static void
 load_active (PorticoConfigLoader *ld, JsonObject *parent, PorticoHealthchecks *hc)
 {
-  static const char *const keys[] = { "type", "http_path", "timeout", "concurrency", "healthy", "unhealthy",
-                                      NULL };
+  static const char *const keys[] = { "type", "http_path", "timeout", "concurrency", "https_verify_certificate",
+                                      "https_sni", "healthy", "unhealthy", NULL };
   JsonObject *object = NULL;
   const char *type = "http", *path = "/";
   portico_json_reader_get_object (ld->r, parent, "active", keys, &object);
@@ -122,9 +141,13 @@ load_active (PorticoConfigLoader *ld, JsonObject *parent, PorticoHealthchecks *h
   if (g_str_equal (type, "tcp"))
     hc->active_type = PORTICO_PROBE_TCP;
   else if (g_str_equal (type, "https"))
-    portico_json_reader_error (ld->r, "type", "\"https\" probes are not supported yet (\"http\" or \"tcp\")");
+    hc->active_type = PORTICO_PROBE_HTTPS;
   else if (!g_str_equal (type, "http"))
-    portico_json_reader_error (ld->r, "type", "must be \"http\" or \"tcp\"");
+    portico_json_reader_error (ld->r, "type", "must be \"http\", \"https\" or \"tcp\"");
+  /* Read whatever the type, as Kong does (its exports carry them). */
+  hc->https_verify_certificate = TRUE;
+  portico_json_reader_get_bool (ld->r, object, "https_verify_certificate", &hc->https_verify_certificate);
+  load_sni (ld, object, hc);
   portico_json_reader_get_nonempty_string (ld->r, object, "http_path", &path);
   if (path[0] != '/')
     portico_json_reader_error (ld->r, "http_path", "must start with \"/\"");
@@ -147,8 +170,9 @@ load_passive (PorticoConfigLoader *ld, JsonObject *parent, PorticoHealthchecks *
   portico_json_reader_get_object (ld->r, parent, "passive", keys, &object);
   portico_json_reader_push_key (ld->r, "passive");
   portico_json_reader_get_string (ld->r, object, "type", &type);
-  if (!g_str_equal (type, "http") && !g_str_equal (type, "tcp"))
-    portico_json_reader_error (ld->r, "type", "must be \"http\" or \"tcp\"");
+  /* The traffic counts the same way whatever its scheme. */
+  if (!g_str_equal (type, "http") && !g_str_equal (type, "https") && !g_str_equal (type, "tcp"))
+    portico_json_reader_error (ld->r, "type", "must be \"http\", \"https\" or \"tcp\"");
   load_side (ld, object, "healthy", FALSE, TRUE, &hc->passive_healthy);
   load_side (ld, object, "unhealthy", FALSE, FALSE, &hc->passive_unhealthy);
   portico_json_reader_pop (ld->r);
@@ -183,4 +207,5 @@ portico_config_clear_healthchecks (PorticoHealthchecks *hc)
   for (guint i = 0; i < G_N_ELEMENTS (sides); i++)
     g_clear_pointer (&sides[i]->http_statuses, g_array_unref);
   g_clear_pointer (&hc->http_path, g_free);
+  g_clear_pointer (&hc->https_sni, g_free);
 }

@@ -120,13 +120,17 @@ typedef struct {
 typedef enum {
   PORTICO_PROBE_HTTP = 0,
   PORTICO_PROBE_TCP,
+  PORTICO_PROBE_HTTPS, /* a TLS handshake, then the http probe */
 } PorticoProbeType;
 
 typedef struct {
-  PorticoProbeType active_type; /* "http" or "tcp" ("https" once TLS is there) */
-  char *http_path;              /* active http probes: default "/" */
-  guint timeout_ms;             /* active probes: default 1000 */
+  PorticoProbeType active_type; /* "http", "https" or "tcp" */
+  char *http_path;              /* active http(s) probes: default "/" */
+  guint timeout_ms;             /* active probes, the handshake included: default 1000 */
   guint concurrency;            /* active probes at once: default 10 */
+  /* https probes (Kong's keys): */
+  gboolean https_verify_certificate; /* default TRUE: the target's chain and name are checked */
+  char *https_sni;      /* the SNI, and the name checked; NULL: the target's host when it is a name */
   PorticoHealthSide active_healthy, active_unhealthy;
   PorticoHealthSide passive_healthy, passive_unhealthy;
 } PorticoHealthchecks;
@@ -144,12 +148,22 @@ struct _PorticoUpstream {
   guint slots;                  /* ring size, 10..65536, default 10000 */
   PorticoHealthchecks healthchecks;
   GPtrArray *targets; /* PorticoTarget* */
+  /* The PorticoTlsClient (net/tls.h) of its https probes, built by the
+   * master before it forks; NULL in a configuration just loaded, and
+   * without https probes. */
+  gpointer probe_tls_client;
 };
 
 typedef struct {
   char *name;
   GStrv values; /* lower-cased match values */
 } PorticoRouteHeader;
+
+/* The scheme a request came with, as a route's "protocols" name it. */
+typedef enum {
+  PORTICO_PROTOCOL_HTTP = 1 << 0,
+  PORTICO_PROTOCOL_HTTPS = 1 << 1, /* over a TLS listener */
+} PorticoProtocol;
 
 typedef struct {
   char *name;        /* may be NULL */
@@ -161,6 +175,10 @@ typedef struct {
   gboolean strip_path;    /* default TRUE (Kong) */
   gboolean preserve_host; /* default FALSE */
   int regex_priority;     /* default 0 */
+  guint protocols;        /* PorticoProtocol bits; default both (Kong's ["http", "https"]) */
+  /* What an https-only route answers a plain http request: 426 (default),
+   * or 301, 302, 307, 308 with a Location to the https URL (Kong). */
+  int https_redirect_status_code;
   PorticoService *service;
 } PorticoRoute;
 

@@ -29,6 +29,7 @@ typedef enum {
 typedef struct {
   const PorticoRoute *route;
   guint sequence; /* creation order: the final tie-break */
+  guint protocols; /* the schemes it matches (router.h: an https-only route matches http too) */
 
   HostKind host_kind;
   /* HOST_EXACT: the host; HOST_WILDCARD: what is left without the "*",
@@ -158,7 +159,10 @@ portico_router_new (const PorticoConfig *config)
 
     for (guint h = 0; h < n_hosts; h++) {
       for (guint p = 0; p < n_paths; p++) {
-        RouteEntry entry = { .route = route, .sequence = router->entries->len };
+        RouteEntry entry = { .route = route, .sequence = router->entries->len,
+                             .protocols = route->protocols == PORTICO_PROTOCOL_HTTPS
+                                            ? PORTICO_PROTOCOL_HTTP | PORTICO_PROTOCOL_HTTPS
+                                            : route->protocols };
 
         entry_set_host (&entry, route->hosts ? route->hosts[h] : NULL);
         entry_set_path (&entry, route->paths ? route->paths[p] : NULL);
@@ -286,8 +290,11 @@ headers_match (const PorticoRoute *route, const PorticoHttpHeader *headers, size
 gboolean
 portico_router_match (const PorticoRouter *router, const char *method, size_t method_len,
                       const char *host, size_t host_len, const char *path, size_t path_len,
-                      const PorticoHttpHeader *headers, size_t n_headers, PorticoRouteMatch *match)
+                      const PorticoHttpHeader *headers, size_t n_headers, gboolean https,
+                      PorticoRouteMatch *match)
 {
+  guint protocol = https ? PORTICO_PROTOCOL_HTTPS : PORTICO_PROTOCOL_HTTP;
+
   g_return_val_if_fail (router != NULL, FALSE);
   g_return_val_if_fail (match != NULL, FALSE);
 
@@ -300,11 +307,13 @@ portico_router_match (const PorticoRouter *router, const char *method, size_t me
     const RouteEntry *entry = &g_array_index (router->entries, RouteEntry, i);
     size_t matched_len;
 
-    if (host_matches (entry, host, host_len) && path_matches (entry, path, path_len, &matched_len) &&
+    if ((entry->protocols & protocol) && host_matches (entry, host, host_len) &&
+        path_matches (entry, path, path_len, &matched_len) &&
         method_matches (entry->route, method, method_len) &&
         headers_match (entry->route, headers, n_headers)) {
       match->route = entry->route;
       match->matched_len = matched_len;
+      match->https_required = !https && !(entry->route->protocols & PORTICO_PROTOCOL_HTTP);
       return TRUE;
     }
   }

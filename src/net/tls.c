@@ -488,8 +488,59 @@ portico_tls_contexts_free (PorticoTlsContexts *contexts)
   g_free (contexts);
 }
 
-/* One client per distinct set of TLS keys: services that connect the same
- * way share a context (and the system bundle, read once, is shared by all). */
+/* The client for @options: the one built for the same keys already, or a
+ * new one. Whoever connects the same way shares a context (and the system
+ * bundle, read once, is shared by all). */
+static PorticoTlsClient *
+contexts_client (PorticoTlsContexts *contexts, GHashTable *by_options, X509_STORE **system,
+                 const PorticoTlsClientOptions *options, GError **error)
+{
+  /* A client certificate is one of the config's: its PEM's address names it. */
+  g_autofree char *key = g_strdup_printf ("%d\n%p\n%s", options->verify, (gpointer) options->cert_pem,
+                                          options->ca_pem ? options->ca_pem : "");
+  PorticoTlsClient *client = g_hash_table_lookup (by_options, key);
+
+  if (client != NULL)
+    return client;
+  if (options->verify && !options->ca_pem && !*system && !(*system = system_store (error)))
+    return NULL;
+  if (!(client = client_new (options, *system, error)))
+    return NULL;
+  g_ptr_array_add (contexts->clients, client);
+  g_hash_table_insert (by_options, g_steal_pointer (&key), client);
+  return client;
+}
+
+/* How @service connects (@verify: whether it checks the peer). */
+static PorticoTlsClientOptions
+service_options (const PorticoService *service, gboolean verify)
+{
+  const PorticoCertificate *cert = service ? service->client_certificate : NULL;
+  PorticoTlsClientOptions options = {
+    .verify = verify,
+    .ca_pem = service ? service->ca_certificates_pem : NULL,
+    .cert_pem = cert ? cert->cert_pem : NULL,
+    .key_pem = cert ? cert->key_pem : NULL,
+  };
+  return options;
+}
+
+/* An upstream's https probes connect as the first https service that uses
+ * it does (its CAs, its client certificate), verifying or not as the
+ * probes say; without such a service, with the system bundle. */
+static const PorticoService *
+upstream_https_service (const PorticoConfig *config, const PorticoUpstream *upstream)
+{
+  for (guint i = 0; i < config->services->len; i++)
+    {
+      const PorticoService *service = g_ptr_array_index (config->services, i);
+
+      if (service->upstream == upstream && g_strcmp0 (service->protocol, "https") == 0)
+        return service;
+    }
+  return NULL;
+}
+
 static gboolean
 contexts_add_clients (PorticoTlsContexts *contexts, PorticoConfig *config, GError **error)
 {
@@ -500,36 +551,20 @@ contexts_add_clients (PorticoTlsContexts *contexts, PorticoConfig *config, GErro
   for (guint i = 0; ok && i < config->services->len; i++)
     {
       PorticoService *service = g_ptr_array_index (config->services, i);
-      const PorticoCertificate *cert = service->client_certificate;
-      PorticoTlsClientOptions options = {
-        .verify = service->tls_verify,
-        .ca_pem = service->ca_certificates_pem,
-        .cert_pem = cert ? cert->cert_pem : NULL,
-        .key_pem = cert ? cert->key_pem : NULL,
-      };
-      g_autofree char *key = NULL;
-      PorticoTlsClient *client;
+      PorticoTlsClientOptions options = service_options (service, service->tls_verify);
 
-      if (g_strcmp0 (service->protocol, "https") != 0)
-        continue;
-      key = g_strdup_printf ("%d\n%p\n%s", options.verify, (gpointer) cert,
-                             options.ca_pem ? options.ca_pem : "");
-      if (!(client = g_hash_table_lookup (by_options, key)))
-        {
-          if (options.verify && !options.ca_pem && !system && !(system = system_store (error)))
-            {
-              ok = FALSE;
-              break;
-            }
-          if (!(client = client_new (&options, system, error)))
-            {
-              ok = FALSE;
-              break;
-            }
-          g_ptr_array_add (contexts->clients, client);
-          g_hash_table_insert (by_options, g_steal_pointer (&key), client);
-        }
-      service->tls_client = client;
+      if (g_strcmp0 (service->protocol, "https") == 0)
+        ok = (service->tls_client = contexts_client (contexts, by_options, &system, &options, error)) != NULL;
+    }
+  for (guint i = 0; ok && i < config->upstreams->len; i++)
+    {
+      PorticoUpstream *upstream = g_ptr_array_index (config->upstreams, i);
+      const PorticoHealthchecks *hc = &upstream->healthchecks;
+      const PorticoService *service = upstream_https_service (config, upstream);
+      PorticoTlsClientOptions options = service_options (service, hc->https_verify_certificate);
+
+      if (hc->active_type == PORTICO_PROBE_HTTPS && (hc->active_healthy.interval_ms || hc->active_unhealthy.interval_ms))
+        ok = (upstream->probe_tls_client = contexts_client (contexts, by_options, &system, &options, error)) != NULL;
     }
   X509_STORE_free (system);
   return ok;

@@ -47,8 +47,9 @@ gboolean portico_tls_ticket_keys_init (PorticoTlsTicketKeys *keys, GError **erro
 /* ---- contexts ---- */
 
 /* Builds the contexts @config needs and hangs them on it: each "ssl"
- * listener's listen->tls (one server for all) and each https service's
- * service->tls_client (one client per distinct set of TLS keys). Free them
+ * listener's listen->tls (one server for all), each https service's
+ * service->tls_client and each upstream's with https probes
+ * upstream->probe_tls_client (one client per distinct set of TLS keys). Free them
  * once nothing uses @config any more; the pointers in @config dangle then. */
 PorticoTlsContexts *portico_tls_contexts_new (PorticoConfig *config, const PorticoTlsTicketKeys *keys,
                                               GError **error);

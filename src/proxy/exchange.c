@@ -920,7 +920,7 @@ route (PorticoExchange *x)
       host_len = r->req_headers.v[host_at].value_len;
     }
   if (!portico_router_match (proxy->router, req->method, req->method_len, host, host_len, x->path, x->path_len,
-                             r->req_headers.v, r->req_headers.n, &x->match))
+                             r->req_headers.v, r->req_headers.n, x->client->conn.tls != NULL, &x->match))
     return FALSE;
   x->service = x->match.route->service;
   r->route = x->match.route;
@@ -956,6 +956,15 @@ advance (PorticoExchange *x)
           PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_ACCESS));
           x->stage = PORTICO_STAGE_UPSTREAM;
           respond_local (x, 404, "no Route matched with those values", FALSE);
+          break;
+        }
+      if (x->match.https_required)
+        {
+          /* Before access, as in Kong: no plugin runs for it. */
+          PORTICO_TRACE (x, portico_trace_leave (x, PORTICO_PHASE_ACCESS));
+          x->stage = PORTICO_STAGE_UPSTREAM;
+          portico_head_https_required (x);
+          send_local (x, FALSE, TRUE);
           break;
         }
       /* fall through */

@@ -336,3 +336,31 @@ portico_head_client_response (PorticoExchange *x, PorticoBuf *out)
     append_str (out, "Connection: keep-alive\r\n");
   portico_buf_append (out, "\r\n", 2);
 }
+
+void
+portico_head_https_required (PorticoExchange *x)
+{
+  const PorticoHttpRequest *req = &x->req;
+  PorticoRequest *r = &x->pdk;
+  int status = x->match.route->https_redirect_status_code;
+  /* Without a host there is no URL to send the client to. */
+  if (status == 426 || req->host == NULL || host_without_port (req->host, req->host_len) == 0)
+    {
+      char body[64];
+      gsize len = portico_message_json (body, sizeof body, "Please use HTTPS protocol");
+      portico_response_set_local (r, 426, "application/json; charset=utf-8", body, len);
+      /* RFC 9110 15.5.22: a 426 names the protocol to upgrade to. */
+      portico_header_table_set (r, &r->resp_headers, PORTICO_EDIT_SET, "Upgrade", "TLS/1.2, HTTP/1.1");
+      return;
+    }
+  /* Kong's https://HOST/TARGET: the Host lower-cased without its port
+   * (nginx's $host), the path and query as the client sent them. */
+  size_t host_len = host_without_port (req->host, req->host_len);
+  g_autofree char *location =
+    g_strdup_printf ("https://%.*s%.*s%s%.*s", (int) host_len, req->host, (int) req->path_len, req->path,
+                     req->query != NULL ? "?" : "", (int) req->query_len, req->query != NULL ? req->query : "");
+  for (size_t i = 0; i < host_len; i++)
+    location[8 + i] = g_ascii_tolower (location[8 + i]);
+  portico_response_set_local (r, status, NULL, NULL, 0);
+  portico_header_table_set (r, &r->resp_headers, PORTICO_EDIT_SET, "Location", location);
+}

@@ -9,10 +9,13 @@
  * worker takes it. The round probes the targets that are due (when each
  * was last probed is shared too: "h|U|T|at"): a healthy target every
  * active.healthy.interval, an unhealthy one every active.unhealthy.interval
- * (0: not probed in that state), at most active.concurrency at once. A probe connects (tcp: that is all;
- * http: GET http_path and read the status line's head), within
- * active.timeout, and reports what happened to health.c, which counts it
- * towards the target's state for every worker.
+ * (0: not probed in that state), at most active.concurrency at once. A
+ * probe connects (tcp: that is all; https: then a TLS handshake with the
+ * upstream's probe client, net/tls.h; http and https: GET http_path and
+ * read the status line's head), within active.timeout, and reports what
+ * happened to health.c, which counts it towards the target's state for
+ * every worker. A handshake that fails counts as a tcp failure, as Kong's
+ * do.
  */
 #include "proxy/proxy-private.h"
 
@@ -85,27 +88,78 @@ probe_on_timeout (PorticoTimer *timer)
   probe_end (p, PORTICO_HEALTH_TIMEOUT, 0);
 }
 
-/* http: once connected, the request is in conn.out; read until the head. */
+/* A probe that could not talk TLS: one line with the upstream, the target
+ * and OpenSSL's reason; it counts as a tcp failure, as in Kong. */
 static void
-probe_run (Probe *p)
+probe_tls_failed (Probe *p, const char *why)
 {
   const PorticoUpstream *upstream = p->state->upstream;
+  const PorticoTarget *t = g_ptr_array_index (upstream->targets, p->target);
+  g_message ("upstream %s: health probe to %s: %s", upstream->name, t->target, why);
+  probe_end (p, PORTICO_HEALTH_TCP_FAILURE, 0);
+}
+
+/* https: TLS starts once the connect is done. The name is https_sni, else
+ * the target's host (not sent as SNI when it is an address, but checked
+ * all the same when the probes verify). */
+static gboolean
+probe_start_tls (Probe *p)
+{
+  const PorticoUpstream *upstream = p->state->upstream;
+  const PorticoTarget *t = g_ptr_array_index (upstream->targets, p->target);
+  const char *name = upstream->healthchecks.https_sni ? upstream->healthchecks.https_sni : t->address.host;
+  return upstream->probe_tls_client != NULL &&
+         portico_conn_tls_client (&p->conn, upstream->probe_tls_client, name, t->target);
+}
+
+/* The connect, then (https) the handshake: TRUE once the request may go,
+ * FALSE while they go on or once the probe has ended. */
+static gboolean
+probe_connected (Probe *p)
+{
+  PorticoProbeType type = p->state->upstream->healthchecks.active_type;
   if (!p->connected)
     {
       if (!p->conn.write_ready)
-        return;
+        return FALSE;
       if (portico_sock_error (p->conn.fd) != 0)
         {
           probe_end (p, PORTICO_HEALTH_TCP_FAILURE, 0);
-          return;
+          return FALSE;
         }
       p->connected = TRUE;
-      if (upstream->healthchecks.active_type == PORTICO_PROBE_TCP)
+      if (type == PORTICO_PROBE_TCP)
         {
           probe_end (p, PORTICO_HEALTH_CONNECTED, 0);
-          return;
+          return FALSE;
+        }
+      if (type == PORTICO_PROBE_HTTPS && !probe_start_tls (p))
+        {
+          probe_tls_failed (p, "cannot start TLS");
+          return FALSE;
         }
     }
+  /* At once on a plaintext connection. */
+  PorticoIoResult io = portico_conn_handshake (&p->conn);
+  if (io == PORTICO_IO_OK)
+    return TRUE;
+  if (io != PORTICO_IO_AGAIN)
+    {
+      char why[200] = "closed during the TLS handshake", reason[160];
+      if (p->conn.failed)
+        g_snprintf (why, sizeof why, "TLS handshake failed: %s",
+                    portico_conn_error_text (&p->conn, reason, sizeof reason));
+      probe_tls_failed (p, why);
+    }
+  return FALSE;
+}
+
+/* http(s): once connected, the request is in conn.out; read until the head. */
+static void
+probe_run (Probe *p)
+{
+  if (!probe_connected (p))
+    return;
   if (portico_buf_len (&p->conn.out) > 0 && portico_conn_flush (&p->conn) == PORTICO_IO_ERROR)
     {
       probe_end (p, PORTICO_HEALTH_TCP_FAILURE, 0);
@@ -165,7 +219,7 @@ probe_start (ProbeState *s, guint target)
       portico_health_report (upstream, target, TRUE, PORTICO_HEALTH_TCP_FAILURE, 0);
       return;
     }
-  if (upstream->healthchecks.active_type == PORTICO_PROBE_HTTP)
+  if (upstream->healthchecks.active_type != PORTICO_PROBE_TCP)
     portico_buf_printf (&p->conn.out,
                         "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: portico-health\r\nConnection: close\r\n\r\n",
                         upstream->healthchecks.http_path, t->target);

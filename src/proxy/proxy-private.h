@@ -216,6 +216,9 @@ void portico_upstream_pools_free (PorticoProxy *proxy);
 /* head.c */
 void portico_head_upstream_request (PorticoExchange *x, PorticoBuf *out);
 void portico_head_client_response (PorticoExchange *x, PorticoBuf *out);
+/* An https-only route reached over plain http: Kong's answer (426, or a
+ * redirect to the https URL) as x->pdk's local response. */
+void portico_head_https_required (PorticoExchange *x);
 
 /* trace.c: marks, each called only when x->trace is set (PORTICO_TRACE). */
 #define PORTICO_TRACE(x, call) \

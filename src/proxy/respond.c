@@ -18,6 +18,8 @@ portico_http_reason (int status)
     case 301: return "Moved Permanently";
     case 302: return "Found";
     case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -28,6 +30,7 @@ portico_http_reason (int status)
     case 413: return "Payload Too Large";
     case 414: return "URI Too Long";
     case 417: return "Expectation Failed";
+    case 426: return "Upgrade Required";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -62,11 +65,14 @@ portico_respond_full (PorticoClient *client, int status, const PorticoHttpHeader
   PorticoBuf *out = &client->conn.out;
   portico_buf_printf (out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, portico_http_reason (status),
                       portico_proxy_date (client->proxy));
-  gboolean server = FALSE;
+  gboolean server = FALSE, upgrade = FALSE;
   for (gsize i = 0; i < n_headers; i++)
     {
       const PorticoHttpHeader *h = &headers[i];
-      if (portico_header_is_framing (h->name, h->name_len) || portico_http_name_is (h->name, h->name_len, "date"))
+      /* A 426 must name the protocol to upgrade to (RFC 9110 15.5.22). */
+      if (status == 426 && portico_http_name_is (h->name, h->name_len, "upgrade"))
+        upgrade = TRUE;
+      else if (portico_header_is_framing (h->name, h->name_len) || portico_http_name_is (h->name, h->name_len, "date"))
         continue;
       server |= portico_http_name_is (h->name, h->name_len, "server");
       portico_buf_reserve (out, h->name_len + h->value_len + 4);
@@ -79,8 +85,10 @@ portico_respond_full (PorticoClient *client, int status, const PorticoHttpHeader
   gboolean bodiless = status == 204 || status == 304;
   if (!bodiless)
     portico_buf_printf (out, "Content-Length: %" G_GSIZE_FORMAT "\r\n", body_len);
-  portico_buf_printf (out, "%s%s\r\n", server ? "" : "Server: portico\r\n",
-                      keep_alive ? "" : "Connection: close\r\n");
+  /* Upgrade is hop-by-hop: the Connection field lists it (RFC 9110 7.8). */
+  const char *connection = upgrade ? (keep_alive ? "Connection: upgrade\r\n" : "Connection: upgrade, close\r\n")
+                           : keep_alive ? "" : "Connection: close\r\n";
+  portico_buf_printf (out, "%s%s\r\n", server ? "" : "Server: portico\r\n", connection);
   if (!head_only && !bodiless)
     portico_buf_append (out, body, body_len);
   client->proxy->stats.responses[status / 100 <= 5 ? status / 100 : 0]++;

@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "harness-gateway.h"
+#include "harness-pki.h"
 
 #define WAIT_MS 8000
 
@@ -48,6 +49,18 @@ dead_address (void)
   return g_strdup_printf ("127.0.0.1:%u", ntohs (sin.sin_port));
 }
 
+/* Starts @lab's gateway on @json and finds its admin listener. */
+static void
+lab_start_gateway (Lab *lab, const char *json)
+{
+  g_autoptr (GError) error = NULL;
+  lab->gw = portico_gateway_spawn (json, &error);
+  g_assert_no_error (error);
+  g_autofree char *line = portico_proc_wait_line (lab->gw, "admin ", 5000);
+  g_assert_nonnull (line);
+  lab->admin = g_strdup (line + strlen ("admin "));
+}
+
 /* Mocks m0 (@m0_args: four strings, NULL-padded) and m1, a dead third target, behind upstream "pool"
  * with @healthchecks (JSON, or NULL); a second upstream "other" with
  * the same checks when @two_upstreams. */
@@ -71,12 +84,7 @@ lab_new (const char *healthchecks, const char *const *m0_args, gboolean two_upst
     "\"workers\":2},\"upstreams\":[%s%s],"
     "\"services\":[{\"name\":\"s\",\"host\":\"pool\",\"retries\":5,\"routes\":[{\"paths\":[\"/\"]}]}]}",
     pool, two_upstreams ? other : "");
-  g_autoptr (GError) error = NULL;
-  lab->gw = portico_gateway_spawn (json, &error);
-  g_assert_no_error (error);
-  g_autofree char *line = portico_proc_wait_line (lab->gw, "admin ", 5000);
-  g_assert_nonnull (line);
-  lab->admin = g_strdup (line + strlen ("admin "));
+  lab_start_gateway (lab, json);
   return lab;
 }
 
@@ -104,20 +112,26 @@ health_of (Lab *lab, const char *name, guint index)
   return g_strdup (json_object_get_string_member (json_array_get_object_element (data, index), "health"));
 }
 
-/* Waits (bounded) until target @index is @health. */
+/* Waits (bounded) until target @index of upstream @name is @health. */
 static void
-wait_health (Lab *lab, guint index, const char *health)
+wait_upstream_health (Lab *lab, const char *name, guint index, const char *health)
 {
   gint64 deadline = g_get_monotonic_time () + WAIT_MS * 1000;
   for (;;)
     {
-      g_autofree char *now = health_of (lab, "pool", index);
+      g_autofree char *now = health_of (lab, name, index);
       if (g_str_equal (now, health))
         return;
       if (g_get_monotonic_time () > deadline)
-        g_error ("target %u stayed %s, expected %s", index, now, health);
+        g_error ("%s: target %u stayed %s, expected %s", name, index, now, health);
       g_usleep (50 * 1000);
     }
+}
+
+static void
+wait_health (Lab *lab, guint index, const char *health)
+{
+  wait_upstream_health (lab, "pool", index, health);
 }
 
 /* @n requests through the gateway: how many each mock answered (the
@@ -326,6 +340,81 @@ test_fixed_timers (void)
   g_assert_cmpuint (health_timers (lab, &workers), ==, 4);
 }
 
+/* A Portico node with a TLS listener in front of a mock: its default
+ * certificate is @cert of @pki, and "other" answers the SNI other.test. */
+static PorticoTestGateway *
+tls_target (PorticoTestPki *pki, const char *cert)
+{
+  g_autofree char *pem_name = g_strdup_printf ("%s.pem", cert), *key_name = g_strdup_printf ("%s.key", cert);
+  g_autofree char *pem = portico_test_pki_path (pki, pem_name), *key = portico_test_pki_path (pki, key_name);
+  g_autofree char *other_pem = portico_test_pki_path (pki, "other.pem");
+  g_autofree char *other_key = portico_test_pki_path (pki, "other.key");
+  g_autofree char *config = g_strdup_printf (
+    "{'_format_version': '1', 'node': {'listen': [{'address': '127.0.0.1:0', 'ssl': true}], 'workers': 1,"
+    " 'admin_listen': 'off'}, 'certificates': [{'cert_path': '%s', 'key_path': '%s'},"
+    " {'cert_path': '%s', 'key_path': '%s', 'snis': ['other.test']}],"
+    " 'services': [{'name': 's', 'url': 'http://@UPSTREAM@', 'routes': [{'paths': ['/']}]}]}",
+    pem, key, other_pem, other_key);
+  return portico_test_gateway_new (config, NULL, NULL);
+}
+
+/* Marks target @target of upstream @name unhealthy through the admin API. */
+static void
+mark_unhealthy (Lab *lab, const char *name, const char *target)
+{
+  g_autofree char *path = g_strdup_printf ("/upstreams/%s/targets/%s/unhealthy", name, target);
+  g_autoptr (PorticoTestResponse) resp = admin (lab, "POST", path);
+  g_assert_cmpint (resp->status, ==, 204);
+}
+
+static void
+test_active_https (void)
+{
+  g_test_summary ("active https probes against TLS listeners (Portico nodes): a target whose "
+                  "certificate the CA signed goes healthy again after an admin mark; a self-signed one "
+                  "goes unhealthy by tcp_failures while https_verify_certificate is on, and comes back "
+                  "with it off; https_sni other.test gets that name's certificate, which verifies.");
+  g_autoptr (PorticoTestPki) pki = portico_test_pki_new ();
+  g_autoptr (PorticoTestGateway) good = tls_target (pki, "server");
+  g_autoptr (PorticoTestGateway) self = tls_target (pki, "self");
+  g_autofree char *ca = portico_test_pki_path (pki, "ca.pem");
+  const char *probes = "'timeout': 2, 'healthy': {'interval': 0.2, 'successes': 1},"
+                       " 'unhealthy': {'interval': 0.2, 'tcp_failures': 1, 'timeouts': 1, 'http_failures': 1}";
+  g_autofree char *json = g_strdup_printf (
+    "{'_format_version': '1', 'node': {'listen': ['127.0.0.1:0'], 'admin_listen': '127.0.0.1:0', 'workers': 2},"
+    " 'upstreams': ["
+    "  {'name': 'verified', 'healthchecks': {'active': {'type': 'https', %s}},"
+    "   'targets': [{'target': '%s'}, {'target': '%s'}]},"
+    "  {'name': 'unverified', 'healthchecks': {'active': {'type': 'https', 'https_verify_certificate': false, %s}},"
+    "   'targets': [{'target': '%s'}, {'target': '%s'}]},"
+    "  {'name': 'named', 'healthchecks': {'active': {'type': 'https', 'https_sni': 'other.test', %s}},"
+    "   'targets': [{'target': '%s'}]}],"
+    " 'services': ["
+    "  {'name': 'v', 'protocol': 'https', 'host': 'verified', 'ca_certificates': ['%s'], 'routes': [{'paths': ['/v']}]},"
+    "  {'name': 'u', 'protocol': 'https', 'host': 'unverified', 'ca_certificates': ['%s'], 'routes': [{'paths': ['/u']}]},"
+    "  {'name': 'n', 'protocol': 'https', 'host': 'named', 'ca_certificates': ['%s'], 'routes': [{'paths': ['/n']}]}]}",
+    probes, good->addr, self->addr, probes, good->addr, self->addr, probes, self->addr, ca, ca, ca);
+  g_strdelimit (json, "'", '"');
+  g_autoptr (Lab) lab = g_new0 (Lab, 1);
+  lab_start_gateway (lab, json);
+
+  /* Healthy at start: only a probe that gets through brings a marked one back. */
+  mark_unhealthy (lab, "verified", good->addr);
+  mark_unhealthy (lab, "unverified", good->addr);
+  mark_unhealthy (lab, "unverified", self->addr);
+  mark_unhealthy (lab, "named", self->addr);
+  wait_upstream_health (lab, "verified", 1, "UNHEALTHY");
+  wait_upstream_health (lab, "verified", 0, "HEALTHY");
+  wait_upstream_health (lab, "unverified", 0, "HEALTHY");
+  wait_upstream_health (lab, "unverified", 1, "HEALTHY");
+  wait_upstream_health (lab, "named", 0, "HEALTHY");
+  g_autofree char *still = health_of (lab, "verified", 1);
+  g_assert_cmpstr (still, ==, "UNHEALTHY");
+  /* The probes went through the TLS listeners to the mocks behind them. */
+  g_assert_cmpint (portico_test_gateway_mock_requests (good), >, 0);
+  g_assert_cmpint (portico_test_gateway_mock_requests (self), >, 0);
+}
+
 static void
 check_refused (const char *healthchecks, const char *expected)
 {
@@ -344,9 +433,10 @@ test_config_refused (void)
                  "upstreams[0].healthchecks.active.healthy.interval: must be a number of seconds between 0 and 86400");
   check_refused ("{\"active\":{\"timeout\":0}}",
                  "upstreams[0].healthchecks.active.timeout: must be a number of seconds between 0.001 and 86400");
-  check_refused ("{\"active\":{\"type\":\"udp\"}}", "upstreams[0].healthchecks.active.type: must be \"http\" or \"tcp\"");
-  check_refused ("{\"active\":{\"type\":\"https\"}}",
-                 "upstreams[0].healthchecks.active.type: \"https\" probes are not supported yet");
+  check_refused ("{\"active\":{\"type\":\"udp\"}}",
+                 "upstreams[0].healthchecks.active.type: must be \"http\", \"https\" or \"tcp\"");
+  check_refused ("{\"active\":{\"type\":\"https\",\"https_sni\":\"127.0.0.1\"}}",
+                 "upstreams[0].healthchecks.active.https_sni: must be a host name: an address is never sent as SNI");
   check_refused ("{\"active\":{\"http_path\":\"status\"}}",
                  "upstreams[0].healthchecks.active.http_path: must start with \"/\"");
   check_refused ("{\"passive\":{\"unhealthy\":{\"http_statuses\":[500,\"x\",42]}}}",
@@ -366,6 +456,7 @@ main (int argc, char **argv)
   g_test_add_func ("/health/passive/statuses", test_passive_statuses);
   g_test_add_func ("/health/active/http", test_active);
   g_test_add_func ("/health/active/tcp-and-timeouts", test_active_timeouts_tcp);
+  g_test_add_func ("/health/active/https", test_active_https);
   g_test_add_func ("/health/admin/marks", test_admin_marks);
   g_test_add_func ("/health/no-target-left", test_no_target_left);
   g_test_add_func ("/health/fixed-timers", test_fixed_timers);

@@ -767,6 +767,69 @@ test_upstream_client_certificate (void)
   g_subprocess_wait (server, NULL, NULL);
 }
 
+/* ---- routes by scheme ---------------------------------------------------------------- */
+
+/* GET @path over TLS on @addr: the status, and the body in @body. */
+static int
+tls_status (const char *addr, const char *path, char **body)
+{
+  g_autoptr (SSL_CTX) ctx = client_ctx (0, NULL, 0);
+  SSL *ssl = tls_connect (addr, ctx, "localhost", NULL);
+  g_assert_nonnull (ssl);
+  g_autoptr (Reply) reply = tls_get (ssl, path);
+  g_assert_nonnull (reply);
+  tls_close (ssl);
+  *body = g_strndup ((const char *) reply->body->data, reply->body->len);
+  return reply->status;
+}
+
+static void
+test_route_protocols (void)
+{
+  g_test_summary ("Route protocols, as in Kong: an https-only route serves TLS clients and answers "
+                  "plain http with 426 (Upgrade: TLS/1.2, HTTP/1.1) or its https_redirect_status_code "
+                  "with a Location to the https URL; an http-only route does not match a TLS request "
+                  "(404 no route); a route without protocols serves both. None of the refused "
+                  "requests reaches the upstream.");
+  g_autofree char *certs = certificates_json ("server");
+  g_autofree char *config = g_strdup_printf (
+    "{'_format_version': '1', 'node': {'listen': ['127.0.0.1:0', {'address': '127.0.0.1:0', 'ssl': true}],"
+    " 'admin_listen': 'off', 'workers': 1, 'event_backend': '%s'}, %s,"
+    " 'services': [{'name': 's', 'url': 'http://@UPSTREAM@', 'routes': ["
+    "   {'paths': ['/secure'], 'protocols': ['https']},"
+    "   {'paths': ['/moved'], 'protocols': ['https'], 'https_redirect_status_code': 301},"
+    "   {'paths': ['/plain'], 'protocols': ['http']},"
+    "   {'paths': ['/both']}]}]}",
+    backend, certs);
+  g_autoptr (PorticoTestGateway) g = portico_test_gateway_new (config, NULL, NULL);
+  const char *tls_addr = portico_proc_address (g->gw, 1);
+  g_assert_nonnull (tls_addr);
+
+  g_autofree char *b1 = NULL, *b2 = NULL, *b3 = NULL;
+  g_assert_cmpint (tls_status (tls_addr, "/secure/x", &b1), ==, 200);
+  g_assert_cmpint (tls_status (tls_addr, "/both", &b2), ==, 200);
+  g_assert_cmpint (tls_status (tls_addr, "/plain", &b3), ==, 404);
+  g_assert_cmpstr (b3, ==, "{\"message\":\"no Route matched with those values\"}");
+  g_assert_cmpint (portico_test_gateway_mock_requests (g), ==, 2);
+
+  g_autoptr (PorticoTestResponse) upgrade =
+    portico_test_gateway_request (g, "GET /secure/x HTTP/1.1\r\nHost: localhost:8000\r\n\r\n");
+  portico_test_expect_message (upgrade, 426, "Please use HTTPS protocol");
+  g_assert_cmpstr (portico_test_response_header (upgrade, "Upgrade"), ==, "TLS/1.2, HTTP/1.1");
+  g_assert_cmpstr (portico_test_response_header (upgrade, "Connection"), ==, "upgrade");
+  g_assert_cmpstr (upgrade->reason, ==, "Upgrade Required");
+  g_autoptr (PorticoTestResponse) moved =
+    portico_test_gateway_request (g, "GET /moved/a%20b?q=1&r HTTP/1.1\r\nHost: Example.test:8000\r\n\r\n");
+  g_assert_cmpint (moved->status, ==, 301);
+  g_assert_cmpstr (portico_test_response_header (moved, "Location"), ==, "https://example.test/moved/a%20b?q=1&r");
+  g_assert_cmpuint (moved->body_length, ==, 0);
+  g_autoptr (PorticoTestResponse) plain = portico_test_gateway_request (g, "GET /plain HTTP/1.1\r\nHost: h\r\n\r\n");
+  g_assert_cmpint (plain->status, ==, 200);
+  g_autoptr (PorticoTestResponse) both = portico_test_gateway_request (g, "GET /both HTTP/1.1\r\nHost: h\r\n\r\n");
+  g_assert_cmpint (both->status, ==, 200);
+  g_assert_cmpint (portico_test_gateway_mock_requests (g), ==, 4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -787,6 +850,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tls/upstream/bad-certificates", test_upstream_bad_certificates);
   g_test_add_func ("/tls/upstream/sessions", test_upstream_sessions);
   g_test_add_func ("/tls/upstream/client-certificate", test_upstream_client_certificate);
+  g_test_add_func ("/tls/routes/protocols", test_route_protocols);
   int status = g_test_run ();
   g_clear_pointer (&the_pki, portico_test_pki_free);
   return status;

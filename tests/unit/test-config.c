@@ -578,7 +578,8 @@ static const ErrorCase error_cases[] = {
   /* routes */
   { "route-unknown-key", "'services': [{" SVC ", 'routes': [{'paths': ['/'], 'snis': []}]}]",
     { "services[0].routes[0].snis: unknown key (expected one of: name, paths, hosts, methods, "
-      "headers, strip_path, preserve_host, regex_priority, protocols, plugins, tags)" } },
+      "headers, strip_path, preserve_host, regex_priority, protocols, https_redirect_status_code, "
+      "plugins, tags)" } },
   { "route-typo", "'services': [{" SVC ", 'routes': [{'path': ['/']}]}]",
     { "services[0].routes[0].path: unknown key (did you mean \"paths\"?)",
       "services[0].routes[0]: must have at least one of paths, hosts, methods, headers" } },
@@ -637,9 +638,31 @@ static const ErrorCase error_cases[] = {
     { "services[0].routes[0].strip_path: must be true or false",
       "services[0].routes[0].preserve_host: must be true or false",
       "services[0].routes[0].regex_priority: must be an integer between -2147483648 and 2147483647",
-      "services[0].routes[0].protocols[0]: https routes are not supported yet",
-      "services[0].routes[0].protocols[1]: must be \"http\"",
+      "services[0].routes[0].protocols[1]: \"grpc\" is not supported: Portico proxies HTTP/1.1 only "
+      "(\"http\" or \"https\")",
       "services[0].routes[0].tags: must be an array" } },
+  { "route-protocols",
+    "'services': [{" SVC ", 'routes': [{'paths': ['/a'], 'protocols': ['tcp', 'tls', 'wss', 'HTTP', 'ftp', 1]},"
+    " {'paths': ['/b'], 'protocols': []}, {'paths': ['/c'], 'protocols': 'https'}]}]",
+    { "services[0].routes[0].protocols[0]: \"tcp\" is not supported: Portico proxies HTTP/1.1 only "
+      "(\"http\" or \"https\")",
+      "services[0].routes[0].protocols[1]: \"tls\" is not supported: Portico proxies HTTP/1.1 only "
+      "(\"http\" or \"https\")",
+      "services[0].routes[0].protocols[2]: \"wss\" is not supported: Portico proxies HTTP/1.1 only "
+      "(\"http\" or \"https\")",
+      "services[0].routes[0].protocols[3]: must be \"http\" or \"https\"",
+      "services[0].routes[0].protocols[4]: must be \"http\" or \"https\"",
+      "services[0].routes[0].protocols[5]: must be a string",
+      "services[0].routes[1].protocols: must list \"http\", \"https\" or both",
+      "services[0].routes[2].protocols: must be an array" } },
+  { "route-https-redirect-status-code",
+    "'services': [{" SVC ", 'routes': [{'paths': ['/a'], 'https_redirect_status_code': 303},"
+    " {'paths': ['/b'], 'https_redirect_status_code': '301'}, {'paths': ['/c'], 'https_redirect_status_code': 301.5},"
+    " {'paths': ['/d'], 'https_redirect_status_code': 200}, {'paths': ['/e'], 'https_redirect_status_code': 308}]}]",
+    { "services[0].routes[0].https_redirect_status_code: must be 301, 302, 307, 308 or 426",
+      "services[0].routes[1].https_redirect_status_code: must be 301, 302, 307, 308 or 426",
+      "services[0].routes[2].https_redirect_status_code: must be 301, 302, 307, 308 or 426",
+      "services[0].routes[3].https_redirect_status_code: must be 301, 302, 307, 308 or 426" } },
   { "route-name-duplicate",
     "'services': [{" SVC ", 'routes': [{'name': 'r', 'paths': ['/a']}]},"
     " {'name': 't', 'url': 'http://127.0.0.1:2', 'routes': [{'name': 'r', 'paths': ['/b']},"
@@ -665,6 +688,21 @@ static const ErrorCase error_cases[] = {
       "upstreams[2].hash_on: needs algorithm \"consistent-hashing\"",
       "upstreams[3].algorithm: must be one of: round-robin, least-connections, "
       "consistent-hashing, latency" } },
+  { "upstream-healthchecks-https",
+    "'upstreams': [{'name': 'u', 'healthchecks': {'active': {'type': 'udp', 'https_verify_certificate': 'no',"
+    " 'https_sni': '10.0.0.1'}, 'passive': {'type': 'grpc'}}},"
+    " {'name': 'v', 'healthchecks': {'active': {'type': 'https', 'https_sni': 'a b'}}},"
+    " {'name': 'w', 'healthchecks': {'active': {'https_sni': ''}}},"
+    " {'name': 'x', 'healthchecks': {'active': {'https_sni': 'a.test:443', 'https_verify': false}}}]",
+    { "upstreams[0].healthchecks.active.type: must be \"http\", \"https\" or \"tcp\"",
+      "upstreams[0].healthchecks.active.https_verify_certificate: must be true or false",
+      "upstreams[0].healthchecks.active.https_sni: must be a host name: an address is never sent as SNI",
+      "upstreams[0].healthchecks.passive.type: must be \"http\", \"https\" or \"tcp\"",
+      "upstreams[1].healthchecks.active.https_sni: is not a valid host name",
+      "upstreams[2].healthchecks.active.https_sni: must not be empty",
+      "upstreams[3].healthchecks.active.https_verify: unknown key (expected one of: type, http_path, timeout, "
+      "concurrency, https_verify_certificate, https_sni, healthy, unhealthy)",
+      "upstreams[3].healthchecks.active.https_sni: is not a valid host name" } },
   { "upstream-targets",
     "'upstreams': [{'name': 'u', 'targets': [{'weight': 1}, {'target': '127.0.0.1', 'weight':"
     " 1001}, {'target': 'h:99999'}, {'target': 'nosuch.invalid'}, {'target': '127.0.0.1:1',"
@@ -898,6 +936,47 @@ test_address_invalid (void)
     g_assert_true (g_str_has_prefix (error->message, cases[i].message));
     g_assert_null (address.text);
   }
+}
+
+/* ---- schemes: route protocols, https probes ----------------------------------------- */
+
+static void
+test_schemes (void)
+{
+  g_test_summary ("Route protocols (both schemes by default) and https_redirect_status_code (426 by "
+                  "default); https probes' keys with Kong's defaults (verify, no SNI), read whatever "
+                  "the probe type, and no TLS client before the master builds one.");
+  g_autoptr(PorticoConfig) config = load_text (
+    "{'_format_version': '1',"
+    " 'upstreams': [{'name': 'plain'},"
+    "               {'name': 'probed', 'healthchecks': {'active': {'type': 'https', 'https_verify_certificate': false,"
+    "                                                              'https_sni': 'API.Example.com'}}},"
+    "               {'name': 'http', 'healthchecks': {'active': {'https_sni': 'a.test'}}}],"
+    " 'services': [{'name': 's', 'url': 'http://127.0.0.1:1', 'routes': ["
+    "   {'paths': ['/a']}, {'paths': ['/b'], 'protocols': ['https'], 'https_redirect_status_code': 301},"
+    "   {'paths': ['/c'], 'protocols': ['http', 'http']}, {'paths': ['/d'], 'protocols': ['https', 'http']}]}]}");
+  const guint both = PORTICO_PROTOCOL_HTTP | PORTICO_PROTOCOL_HTTPS;
+  const PorticoRoute *a = g_ptr_array_index (config->routes, 0), *b = g_ptr_array_index (config->routes, 1);
+  const PorticoRoute *c = g_ptr_array_index (config->routes, 2), *d = g_ptr_array_index (config->routes, 3);
+  g_assert_cmpuint (a->protocols, ==, both);
+  g_assert_cmpint (a->https_redirect_status_code, ==, 426);
+  g_assert_cmpuint (b->protocols, ==, PORTICO_PROTOCOL_HTTPS);
+  g_assert_cmpint (b->https_redirect_status_code, ==, 301);
+  g_assert_cmpuint (c->protocols, ==, PORTICO_PROTOCOL_HTTP);
+  g_assert_cmpuint (d->protocols, ==, both);
+
+  const PorticoUpstream *plain = g_ptr_array_index (config->upstreams, 0);
+  const PorticoUpstream *probed = g_ptr_array_index (config->upstreams, 1);
+  const PorticoUpstream *http = g_ptr_array_index (config->upstreams, 2);
+  g_assert_cmpint (plain->healthchecks.active_type, ==, PORTICO_PROBE_HTTP);
+  g_assert_true (plain->healthchecks.https_verify_certificate);
+  g_assert_null (plain->healthchecks.https_sni);
+  g_assert_cmpint (probed->healthchecks.active_type, ==, PORTICO_PROBE_HTTPS);
+  g_assert_false (probed->healthchecks.https_verify_certificate);
+  g_assert_cmpstr (probed->healthchecks.https_sni, ==, "api.example.com");
+  g_assert_null (probed->probe_tls_client);
+  g_assert_cmpint (http->healthchecks.active_type, ==, PORTICO_PROBE_HTTP);
+  g_assert_cmpstr (http->healthchecks.https_sni, ==, "a.test");
 }
 
 /* ---- traced requests (node.trace_token, node.trace_sample) ------------------------- */
@@ -1230,6 +1309,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/address/parse", test_address_parse);
   g_test_add_func ("/config/address/invalid", test_address_invalid);
   g_test_add_func ("/config/load/trace", test_trace_keys);
+  g_test_add_func ("/config/load/schemes", test_schemes);
   tls_fixture_make ();
   g_test_add_func ("/config/load/tls", test_tls_keys);
   for (guint i = 0; i < G_N_ELEMENTS (tls_error_cases); i++) {

@@ -8,7 +8,9 @@
 typedef struct {
   PorticoConfig *config;
   PorticoRouter *router;
+  gboolean https;         /* the scheme of the requests route_for() makes */
   size_t matched_len;
+  gboolean https_required; /* what the last match said */
 } Fixture;
 
 static void
@@ -48,7 +50,7 @@ route_for (Fixture *f, const char *method, const char *host, const char *path,
            const char *const *headers)
 {
   PorticoHttpHeader parsed[16];
-  PorticoRouteMatch match = { NULL, 12345 };
+  PorticoRouteMatch match = { NULL, 12345, FALSE };
   size_t n_headers = 0;
 
   for (; headers && headers[n_headers]; n_headers++) {
@@ -62,13 +64,15 @@ route_for (Fixture *f, const char *method, const char *host, const char *path,
     parsed[n_headers].value_len = strlen (colon + 2);
   }
   f->matched_len = 0;
+  f->https_required = FALSE;
   if (!portico_router_match (f->router, method, strlen (method), host, host ? strlen (host) : 0,
-                             path, strlen (path), parsed, n_headers, &match)) {
+                             path, strlen (path), parsed, n_headers, f->https, &match)) {
     g_assert_null (match.route);
     g_assert_cmpuint (match.matched_len, ==, 12345);
     return NULL;
   }
   f->matched_len = match.matched_len;
+  f->https_required = match.https_required;
   return match.route->name ? match.route->name : "-";
 }
 
@@ -353,11 +357,66 @@ test_path_not_terminated (Fixture *f, gconstpointer data)
   g_test_summary ("The path is a slice of the request buffer: nothing past path_len counts.");
   build (f, "[{'name': 'exact', 'paths': ['~/items/\\\\d+$']}]");
   g_assert_true (portico_router_match (f->router, "GET", 3, "h", 1, request, strlen ("/items/42"),
-                                       NULL, 0, &match));
+                                       NULL, 0, FALSE, &match));
   g_assert_cmpstr (match.route->name, ==, "exact");
   g_assert_cmpuint (match.matched_len, ==, strlen ("/items/42"));
   g_assert_false (portico_router_match (f->router, "GET", 3, "h", 1, request, strlen ("/items/"),
-                                        NULL, 0, &match));
+                                        NULL, 0, FALSE, &match));
+}
+
+/* The route for GET h @path over http and over https, as "http-route https-route"
+ * ("-" for none), each followed by "!" when it must be answered with a
+ * redirect to https. */
+static char *
+routes_by_scheme (Fixture *f, const char *path)
+{
+  const char *names[2];
+  gboolean required[2];
+
+  for (int https = 0; https < 2; https++) {
+    f->https = https;
+    names[https] = GET (f, "h", path);
+    required[https] = f->https_required;
+  }
+  f->https = FALSE;
+  return g_strdup_printf ("%s%s %s%s", names[0] ? names[0] : "-", required[0] ? "!" : "",
+                          names[1] ? names[1] : "-", required[1] ? "!" : "");
+}
+
+static void
+test_protocols (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("A route matches the schemes of its protocols (both by default); one with https "
+                  "alone also matches http, with https_required, as in Kong, so that the gateway "
+                  "redirects; an http-only route never matches https, and the walk goes on to the "
+                  "next route.");
+  build (f, "[{'name': 'plain', 'paths': ['/p'], 'protocols': ['http']},"
+            " {'name': 'secure', 'paths': ['/s'], 'protocols': ['https']},"
+            " {'name': 'both', 'paths': ['/b']},"
+            " {'name': 'listed', 'paths': ['/l'], 'protocols': ['https', 'http']},"
+            " {'name': 'secure-long', 'paths': ['/x/long'], 'protocols': ['https']},"
+            " {'name': 'plain-short', 'paths': ['/x'], 'protocols': ['http']},"
+            " {'name': 'plain-long', 'paths': ['/y/long'], 'protocols': ['http']},"
+            " {'name': 'secure-short', 'paths': ['/y'], 'protocols': ['https']}]");
+  struct {
+    const char *path, *expected;
+  } cases[] = {
+    { "/p", "plain -" },
+    { "/s", "secure! secure" },
+    { "/b", "both both" },
+    { "/l", "listed listed" },
+    { "/x/long", "secure-long! secure-long" },
+    { "/x/other", "plain-short -" },
+    { "/y/long", "plain-long secure-short" },
+    { "/y/other", "secure-short! secure-short" },
+    { "/q", "- -" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    g_autofree char *got = routes_by_scheme (f, cases[i].path);
+
+    g_test_message ("%s: %s", cases[i].path, got);
+    g_assert_cmpstr (got, ==, cases[i].expected);
+  }
 }
 
 int
@@ -385,6 +444,7 @@ main (int argc, char **argv)
   ADD ("/router/match/empty", test_empty);
   ADD ("/router/match/regex-bytes", test_regex_bytes);
   ADD ("/router/match/path-not-terminated", test_path_not_terminated);
+  ADD ("/router/match/protocols", test_protocols);
 #undef ADD
   return g_test_run ();
 }
