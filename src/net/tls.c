@@ -173,7 +173,12 @@ struct _PorticoTlsServer {
   GPtrArray *pairs;    /* KeyPair*, one per certificate, in config order */
   GHashTable *by_name; /* SNI (lower-cased, maybe a wildcard) -> KeyPair* */
   KeyPair *fallback;   /* the default: the context's own */
+  PorticoTlsPicker picker; /* the worker's, asked first */
+  gpointer picker_data;
 };
+
+/* Marks a connection the picker refused, so that its error says so. */
+static int refused_index = -1;
 
 static KeyPair *
 server_lookup (PorticoTlsServer *server, const char *sni)
@@ -204,16 +209,45 @@ server_lookup (PorticoTlsServer *server, const char *sni)
 }
 
 /* Runs during the handshake, once the ClientHello (and its SNI) is in, for
- * a new session only: a resumed one needs no certificate. */
+ * a new session only: a resumed one needs no certificate. The picker
+ * (the modules) first, then the SNI, then the default. */
 static int
 server_pick_certificate (SSL *ssl, void *arg)
 {
   PorticoTlsServer *server = arg;
-  KeyPair *pair = server_lookup (server, SSL_get_servername (ssl, TLSEXT_NAMETYPE_host_name));
+  const char *sni = SSL_get_servername (ssl, TLSEXT_NAMETYPE_host_name);
+  int pick = server->picker ? server->picker (SSL_get_app_data (ssl), sni, server->picker_data)
+                            : PORTICO_TLS_PICK_BY_SNI;
+  KeyPair *pair;
 
+  if (pick == PORTICO_TLS_PICK_REFUSE)
+    {
+      /* Failing here would send internal_error. Without a certificate no
+       * cipher suite (1.2) or signature (1.3) fits: handshake_failure. */
+      SSL_set_ex_data (ssl, refused_index, server);
+      SSL_certs_clear (ssl);
+      return 1;
+    }
+  if (pick >= 0 && (guint) pick < server->pairs->len)
+    pair = g_ptr_array_index (server->pairs, pick);
+  else
+    pair = server_lookup (server, sni);
   if (pair == server->fallback)
     return 1;
   return SSL_use_cert_and_key (ssl, pair->cert, pair->key, pair->chain, 1) == 1 ? 1 : 0;
+}
+
+void
+portico_tls_server_set_picker (PorticoTlsServer *server, PorticoTlsPicker picker, gpointer data)
+{
+  server->picker = picker;
+  server->picker_data = data;
+}
+
+void
+portico_tls_set_owner (PorticoTls *tls, gpointer owner)
+{
+  SSL_set_app_data (tls, owner);
 }
 
 /* HTTP/1.1 is all Portico speaks: chosen when offered; a client that offers
@@ -249,6 +283,8 @@ server_new (const PorticoConfig *config, const PorticoListen *listen, const Port
   static const unsigned char session_context[] = "portico";
   PorticoTlsServer *server = g_new0 (PorticoTlsServer, 1);
 
+  if (refused_index < 0)
+    refused_index = SSL_get_ex_new_index (0, NULL, NULL, NULL, NULL);
   server->pairs = g_ptr_array_new_with_free_func (key_pair_free);
   server->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < config->certificates->len; i++)
@@ -736,6 +772,8 @@ portico_tls_error_text (PorticoTls *tls, gulong error, char *buf, gsize size)
   const char *reason = error ? ERR_reason_error_string (error) : NULL;
   long verify = tls != NULL ? SSL_get_verify_result (tls) : X509_V_OK;
 
+  if (tls != NULL && SSL_is_server (tls) && SSL_get_ex_data (tls, refused_index) != NULL)
+    reason = "refused in the certificate phase";
   if (reason == NULL)
     reason = "TLS protocol error";
   if (ERR_GET_REASON (error) == SSL_R_CERTIFICATE_VERIFY_FAILED && verify != X509_V_OK)

@@ -67,6 +67,26 @@ typedef struct {
 PorticoTlsClient *portico_tls_client_new (const PorticoTlsClientOptions *options, GError **error);
 void portico_tls_client_free (PorticoTlsClient *client);
 
+/* ---- the certificate phase ---- */
+
+/* What a picker may answer besides a certificate's index. */
+#define PORTICO_TLS_PICK_BY_SNI (-1) /* no choice: the server's own, by SNI then the default */
+#define PORTICO_TLS_PICK_REFUSE (-2) /* the handshake fails with a handshake_failure alert */
+
+/* Asked during a new session's handshake, once the ClientHello is in and
+ * before the server's own pick by SNI (a resumed session needs no
+ * certificate, and asks nothing). @owner is what the connection's owner
+ * hung on it (portico_tls_set_owner), @sni the client's server name (NULL:
+ * none). Returns the index of the certificate to present in the config's
+ * "certificates", or one of the PORTICO_TLS_PICK_ values. This is how the
+ * worker's modules take part (their certificate phase) without net/
+ * knowing them. */
+typedef int (*PorticoTlsPicker) (gpointer owner, const char *sni, gpointer data);
+
+/* Set in each worker after the fork (the server is the generation's,
+ * built in the master); NULL: the server picks alone. */
+void portico_tls_server_set_picker (PorticoTlsServer *server, PorticoTlsPicker picker, gpointer data);
+
 /* ---- one connection ---- */
 
 typedef enum {
@@ -85,6 +105,8 @@ PorticoTls *portico_tls_server_accept (PorticoTlsServer *server, int fd);
  * ("host:port") keys the session offered again next time. */
 PorticoTls *portico_tls_client_connect (PorticoTlsClient *client, int fd, const char *name,
                                         const char *peer);
+/* A server connection's owner, handed to the server's picker. */
+void portico_tls_set_owner (PorticoTls *tls, gpointer owner);
 /* @clean: the connection ended well, its session may be resumed. */
 void portico_tls_free (PorticoTls *tls, gboolean clean);
 

@@ -5,6 +5,7 @@ typedef struct {
   const PorticoModule *module;
   GPtrArray *instances; /* PorticoModuleInstance*, most specific scope first */
   const PorticoModuleInstance *global; /* the unscoped instance, or NULL */
+  gboolean yield_warned; /* it yielded in certificate once (said once per worker) */
 } PlanModule;
 
 struct _PorticoPlan {
@@ -125,6 +126,15 @@ portico_plan_n_modules (const PorticoPlan *plan)
   return plan ? plan->n_modules : 0;
 }
 
+gboolean
+portico_plan_global_wants (const PorticoPlan *plan, PorticoPhase phase)
+{
+  for (guint j = 0; plan != NULL && j < plan->n_modules; j++)
+    if (plan->modules[j].global != NULL && handler_for (plan->modules[j].module, phase) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
 /* The most specific instance of @pm that applies to @r as it stands. */
 static const PorticoModuleInstance *
 best_instance (const PorticoRequest *r, const PlanModule *pm)
@@ -157,6 +167,7 @@ instance_for (PorticoRequest *r, guint j, PorticoPhase phase)
   const PlanModule *pm = &r->plan->modules[j];
   switch (phase)
     {
+    case PORTICO_PHASE_CERTIFICATE: /* a handshake: no route is known */
     case PORTICO_PHASE_REWRITE:
       return pm->global;
     case PORTICO_PHASE_ACCESS:
@@ -209,6 +220,8 @@ check_result (PorticoRequest *r, PorticoResult result)
     case PORTICO_ERROR:
       return result;
     case PORTICO_RESPOND:
+      if (r->phase == PORTICO_PHASE_CERTIFICATE)
+        return result; /* refuses the handshake: there is nothing to answer with */
       if (!(RESPOND_PHASES & PORTICO_PHASE_BIT (r->phase)))
         break;
       if (!r->local)
@@ -222,6 +235,16 @@ check_result (PorticoRequest *r, PorticoResult result)
     case PORTICO_YIELD:
       if (YIELD_PHASES & PORTICO_PHASE_BIT (r->phase))
         return result;
+      if (r->phase == PORTICO_PHASE_CERTIFICATE)
+        {
+          /* A handshake does not wait for a module: it goes on without it. */
+          PlanModule *pm = &r->plan->modules[r->current_module];
+          if (!pm->yield_warned)
+            g_warning ("%s returned PORTICO_YIELD in certificate, which cannot wait: taken as "
+                       "PORTICO_CONTINUE (said once)", pm->module->name);
+          pm->yield_warned = TRUE;
+          return PORTICO_CONTINUE;
+        }
       break;
     default:
       break;

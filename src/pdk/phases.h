@@ -18,12 +18,19 @@ void portico_plan_free (PorticoPlan *plan);
 /* No module runs in any request phase. */
 gboolean portico_plan_is_empty (const PorticoPlan *plan);
 guint portico_plan_n_modules (const PorticoPlan *plan);
+/* Some global instance has a handler for @phase: what the phases before
+ * routing (certificate, rewrite) run. */
+gboolean portico_plan_global_wants (const PorticoPlan *plan, PorticoPhase phase);
 
 /* Runs @phase's handlers from where it stopped (a yielded handler is
  * called again). Returns PORTICO_CONTINUE when all ran, PORTICO_RESPOND
  * (r->local holds the response), PORTICO_YIELD (wait for hooks->resume)
  * or PORTICO_ERROR (logged; r->last_error says why). In header_filter,
- * body_filter and log, rewrite-only results are refused as misuse. */
+ * body_filter and log, rewrite-only results are refused as misuse. In
+ * certificate (@r readied by portico_request_start_handshake), RESPOND
+ * and ERROR refuse the handshake and CONTINUE leaves r->certificate as
+ * the modules picked; a handshake cannot wait, so a yield is taken as
+ * CONTINUE (with a warning, once per module and worker). */
 PorticoResult portico_phase_run (PorticoRequest *r, PorticoPhase phase);
 
 /* Whether any module of this request has a handler for @phase (after

@@ -65,16 +65,21 @@ typedef enum {
   /* The module answered with portico_response_exit(): the rest of rewrite,
    * access and balancer is skipped; header_filter, body_filter and log run
    * on the module's response. Allowed in rewrite, access, balancer and
-   * header_filter (which then replaces the upstream's response). */
+   * header_filter (which then replaces the upstream's response). In
+   * certificate it refuses the TLS handshake (no portico_response_exit()
+   * there: there is no HTTP to answer in). */
   PORTICO_RESPOND,
   /* Come back later: the module arranged a resume with
    * portico_request_yield_for() or will call portico_request_resume()
    * (from a timer or an I/O callback). The worker serves other connections
    * meanwhile; then the same handler is called again (keep your progress in
-   * the per-request context). Allowed in rewrite and access. */
+   * the per-request context). Allowed in rewrite and access; in
+   * certificate, a handshake cannot wait: taken as PORTICO_CONTINUE, with
+   * a warning (once). */
   PORTICO_YIELD,
   /* Something went wrong: logged, and the client gets a 500 (or, once the
-   * response has started, its connection is closed). */
+   * response has started, its connection is closed; in certificate, the
+   * handshake fails). */
   PORTICO_ERROR,
 } PorticoResult;
 
@@ -147,7 +152,7 @@ const char *portico_request_get_raw_query (PorticoRequest *r);
 /* The first value of query argument @name, percent-decoded; "" for a bare
  * "?name"; NULL when absent. */
 const char *portico_request_get_query_arg (PorticoRequest *r, const char *name);
-/* HTTP/1.0 or HTTP/1.1: 0 or 1. */
+/* HTTP/1.0 or HTTP/1.1: 0 or 1 (-1 in certificate: no HTTP yet). */
 int portico_request_get_http_minor (PorticoRequest *r);
 
 /* Rewrite and access only. set_method changes the upstream request's
@@ -175,7 +180,8 @@ gboolean portico_request_set_header (PorticoRequest *r, const char *name, const 
 gboolean portico_request_add_header (PorticoRequest *r, const char *name, const char *value);
 gboolean portico_request_remove_header (PorticoRequest *r, const char *name);
 
-/* The request body's declared length: -1 when chunked, 0 when none. */
+/* The request body's declared length: -1 when chunked, 0 when none (or
+ * in certificate). */
 gint64 portico_request_get_body_length (PorticoRequest *r);
 /* Rewrite and access: the body may not exceed @bytes (0 removes the
  * limit; to refuse any body, check portico_request_get_body_length). Over it, the client
@@ -220,6 +226,37 @@ void portico_request_set_ctx (PorticoRequest *r, gpointer data, GDestroyNotify d
 /* Memory freed at the end of the request. */
 gpointer portico_request_alloc (PorticoRequest *r, gsize size);
 char *portico_request_strdup (PorticoRequest *r, const char *s);
+
+/* ---- the TLS handshake (the certificate phase) ---------------------------------- */
+
+/* The certificate phase runs during a TLS handshake on an "ssl" listener,
+ * once the ClientHello is in, for a new session only: a resumed session
+ * needs no certificate, so the phase does not run for it. Only global
+ * plugin instances take part (no request, so no route, service or
+ * consumer, is known yet), as in Kong. Its modules run before the server's
+ * own pick, which then goes by SNI (exact name, wildcard), then the
+ * default certificate.
+ *
+ * The handler gets a PorticoRequest with no HTTP request in it: calls that
+ * read one return NULL (the method, the path, the query), headers read as
+ * absent, and calls that change the request or the response fail as
+ * misuse. The client's address and port, portico_request_get_port(), the
+ * per-request context (freed when the phase ends), the module's conf,
+ * timers, the shared dictionary and portico_log() work.
+ *
+ * To refuse the handshake, return PORTICO_RESPOND (or PORTICO_ERROR, which
+ * is logged as an error too): the client gets a handshake_failure alert
+ * and the node counts a failed handshake. A handshake cannot wait:
+ * PORTICO_YIELD is taken as PORTICO_CONTINUE. */
+
+/* The server name the client asked for (SNI), lower-cased; NULL when it
+ * sent none (or outside the certificate phase). */
+const char *portico_tls_sni (PorticoRequest *r);
+/* Certificate only: present the configuration's certificate whose "id"
+ * is @certificate_id, whatever the SNI would pick. A module of lower
+ * priority may pick again (the last pick wins). FALSE when no certificate
+ * has that id (the pick is then unchanged). */
+gboolean portico_tls_set_certificate (PorticoRequest *r, const char *certificate_id);
 
 /* ---- yielding ---------------------------------------------------------------- */
 
@@ -369,8 +406,9 @@ struct _PorticoModule {
    * the last request) and on a fast one: flush what is buffered. */
   void (*exit_worker) (gpointer conf);
 
-  /* The request phases; NULL for the ones the module takes no part in. The
-   * certificate phase runs once TLS listeners exist (it sees the SNI). */
+  /* The request phases; NULL for the ones the module takes no part in.
+   * certificate runs in TLS handshakes, for global instances only (see
+   * "the TLS handshake" above). */
   PorticoHandler certificate;
   PorticoHandler rewrite;
   PorticoHandler access;

@@ -87,6 +87,12 @@ struct _PorticoRequest {
   guint client_port;
   guint port;
 
+  /* The certificate phase: a TLS handshake's request, with no HTTP
+   * request (@http NULL). */
+  const char *sni;               /* lower-cased; NULL: none sent */
+  const GPtrArray *certificates; /* the config's, for portico_tls_set_certificate */
+  int certificate;               /* the index a module picked in @certificates; -1: none */
+
   const PorticoRoute *route;
   const PorticoService *service;
   const PorticoConsumer *consumer;
@@ -137,6 +143,13 @@ struct _PorticoRequest {
 void portico_request_start (PorticoRequest *r, const PorticoPlan *plan, const PorticoRequestHooks *hooks,
                             gpointer owner, PorticoHttpRequest *http, const char *path, gsize path_len,
                             const char *client_ip, guint client_port, guint port);
+/* Readies @r for the certificate phase of a TLS handshake: no HTTP
+ * request (the calls that need one fail cleanly), @sni as the client sent
+ * it (NULL: none; modules see it lower-cased), @certificates the config's
+ * (what a module may pick from). End it with portico_request_clear. */
+void portico_request_start_handshake (PorticoRequest *r, const PorticoPlan *plan, const PorticoRequestHooks *hooks,
+                                      const GPtrArray *certificates, const char *sni, const char *client_ip,
+                                      guint client_port, guint port);
 /* The end of the request: contexts destroyed, memory released (the
  * struct stays usable for the next request). */
 void portico_request_finish (PorticoRequest *r);

@@ -41,28 +41,54 @@ portico_request_arena_strndup (PorticoRequest *r, const char *s, gsize len)
   return copy;
 }
 
-void
-portico_request_start (PorticoRequest *r, const PorticoPlan *plan, const PorticoRequestHooks *hooks,
-                       gpointer owner, PorticoHttpRequest *http, const char *path, gsize path_len,
-                       const char *client_ip, guint client_port, guint port)
+/* What a request and a handshake's request start with. */
+static void
+request_begin (PorticoRequest *r, const PorticoPlan *plan, const PorticoRequestHooks *hooks,
+               const char *client_ip, guint client_port, guint port)
 {
   static guint64 next_id;
   r->plan = plan;
   r->hooks = hooks;
-  r->owner = owner;
   r->id = ++next_id;
-  r->http = http;
-  r->path = path;
-  r->path_len = path_len;
   r->client_ip = client_ip;
   r->client_port = client_port;
   r->port = port;
-  portico_header_table_borrow (&r->req_headers, http->headers, (guint) http->n_headers);
+  r->certificate = -1;
   r->started_us = g_get_monotonic_time ();
   r->upstream_sent_us = r->upstream_head_us = -1;
   guint n = portico_plan_n_modules (plan);
   if (n > 0)
     r->ctx = portico_request_arena_alloc (r, sizeof *r->ctx * n);
+}
+
+void
+portico_request_start (PorticoRequest *r, const PorticoPlan *plan, const PorticoRequestHooks *hooks,
+                       gpointer owner, PorticoHttpRequest *http, const char *path, gsize path_len,
+                       const char *client_ip, guint client_port, guint port)
+{
+  request_begin (r, plan, hooks, client_ip, client_port, port);
+  r->owner = owner;
+  r->http = http;
+  r->path = path;
+  r->path_len = path_len;
+  portico_header_table_borrow (&r->req_headers, http->headers, (guint) http->n_headers);
+}
+
+void
+portico_request_start_handshake (PorticoRequest *r, const PorticoPlan *plan, const PorticoRequestHooks *hooks,
+                                 const GPtrArray *certificates, const char *sni, const char *client_ip,
+                                 guint client_port, guint port)
+{
+  request_begin (r, plan, hooks, client_ip, client_port, port);
+  r->phase = PORTICO_PHASE_CERTIFICATE;
+  r->certificates = certificates;
+  if (sni != NULL)
+    {
+      char *lower = portico_request_arena_strndup (r, sni, strlen (sni));
+      for (char *p = lower; *p; p++)
+        *p = g_ascii_tolower (*p);
+      r->sni = lower;
+    }
 }
 
 void
@@ -144,6 +170,15 @@ portico_request_check_phase (PorticoRequest *r, const char *function, guint allo
 
 #define EARLY_PHASES (PORTICO_PHASE_BIT (PORTICO_PHASE_REWRITE) | PORTICO_PHASE_BIT (PORTICO_PHASE_ACCESS))
 
+/* A handshake's request (the certificate phase) has no HTTP request. */
+static gboolean
+have_http (PorticoRequest *r, const char *function)
+{
+  if (r->http != NULL)
+    return TRUE;
+  return portico_request_misuse (r, function, "no HTTP request in the certificate phase");
+}
+
 /* ---- the request line -------------------------------------------------------- */
 
 PorticoPhase
@@ -167,6 +202,8 @@ portico_request_get_id (PorticoRequest *r)
 const char *
 portico_request_get_method (PorticoRequest *r)
 {
+  if (!have_http (r, "portico_request_get_method"))
+    return NULL;
   if (r->method_override == NULL)
     r->method_override = portico_request_arena_strndup (r, r->http->method, r->http->method_len);
   return r->method_override;
@@ -193,6 +230,8 @@ portico_request_get_path (PorticoRequest *r)
 const char *
 portico_request_get_raw_query (PorticoRequest *r)
 {
+  if (!have_http (r, "portico_request_get_raw_query"))
+    return NULL;
   if (!r->query_changed)
     {
       r->query = r->http->query ? portico_request_arena_strndup (r, r->http->query, r->http->query_len) : "";
@@ -220,7 +259,7 @@ portico_request_upstream_target (PorticoRequest *r, const char **path, const cha
 int
 portico_request_get_http_minor (PorticoRequest *r)
 {
-  return r->http->version_minor;
+  return have_http (r, "portico_request_get_http_minor") ? r->http->version_minor : -1;
 }
 
 static gboolean
@@ -350,6 +389,8 @@ find_arg (const char *item, gsize item_len, const char *name, gpointer data)
 const char *
 portico_request_get_query_arg (PorticoRequest *r, const char *name)
 {
+  if (!have_http (r, "portico_request_get_query_arg"))
+    return NULL;
   ArgLookup look = { r, name, NULL };
   query_each (r, portico_request_get_raw_query (r), find_arg, &look);
   return look.value;
@@ -471,6 +512,8 @@ portico_request_remove_header (PorticoRequest *r, const char *name)
 gint64
 portico_request_get_body_length (PorticoRequest *r)
 {
+  if (!have_http (r, "portico_request_get_body_length"))
+    return 0;
   switch (r->http->body)
     {
     case PORTICO_BODY_LENGTH: return (gint64) r->http->content_length;
@@ -635,13 +678,39 @@ portico_request_yield_for (PorticoRequest *r, guint ms)
 void
 portico_request_resume (PorticoRequest *r)
 {
-  if (r->hooks == NULL || !r->yielded)
+  if (r->hooks == NULL || r->hooks->schedule == NULL || !r->yielded)
     {
       portico_request_misuse (r, "portico_request_resume", "the request is not waiting");
       return;
     }
   r->resume_scheduled = TRUE;
   r->hooks->schedule (r, 0);
+}
+
+/* ---- the TLS handshake (certificate phase) ------------------------------------------------------ */
+
+const char *
+portico_tls_sni (PorticoRequest *r)
+{
+  return r->sni;
+}
+
+gboolean
+portico_tls_set_certificate (PorticoRequest *r, const char *certificate_id)
+{
+  const char *fn = "portico_tls_set_certificate";
+  if (!portico_request_check_phase (r, fn, PORTICO_PHASE_BIT (PORTICO_PHASE_CERTIFICATE)))
+    return FALSE;
+  for (guint i = 0; certificate_id != NULL && r->certificates != NULL && i < r->certificates->len; i++)
+    {
+      const PorticoCertificate *cert = g_ptr_array_index (r->certificates, i);
+      if (g_strcmp0 (cert->id, certificate_id) == 0)
+        {
+          r->certificate = (int) i;
+          return TRUE;
+        }
+    }
+  return portico_request_misuse (r, fn, "no certificate has that id");
 }
 
 /* ---- timings ---------------------------------------------------------------------------------- */

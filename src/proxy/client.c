@@ -361,6 +361,8 @@ portico_proxy_accept (PorticoProxy *proxy, int fd, const struct sockaddr *peer, 
       g_free (client);
       return;
     }
+  if (client->conn.tls != NULL)
+    portico_tls_set_owner (client->conn.tls, client); /* for the certificate phase */
   client->link.data = client;
   g_queue_push_tail_link (&proxy->clients, &client->link);
   proxy->stats.accepted++;

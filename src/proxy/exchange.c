@@ -116,8 +116,8 @@ hook_cancel (PorticoRequest *r)
 
 static void (*record_phase) (PorticoPhase phase, guint64 us);
 
-static void
-hook_record_phase (PorticoPhase phase, guint64 us)
+void
+portico_proxy_record_phase (PorticoPhase phase, guint64 us)
 {
   if (record_phase != NULL)
     record_phase (phase, us);
@@ -132,7 +132,7 @@ portico_proxy_set_phase_recorder (void (*func) (PorticoPhase phase, guint64 us))
 static const PorticoRequestHooks exchange_hooks = {
   .schedule = hook_schedule,
   .cancel = hook_cancel,
-  .record_phase = hook_record_phase,
+  .record_phase = portico_proxy_record_phase,
 };
 
 /* The parsed request points into the client's input buffer, which the body

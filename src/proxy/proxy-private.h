@@ -169,6 +169,9 @@ void portico_exchange_begin (PorticoExchange *x);
 void portico_exchange_run (PorticoExchange *x);
 void portico_exchange_timeout (PorticoExchange *x, gboolean client_side);
 void portico_exchange_free (PorticoProxy *proxy, PorticoExchange *x);
+/* A handler call's duration, to the worker's recorder (also the
+ * certificate phase's, which has no exchange). */
+void portico_proxy_record_phase (PorticoPhase phase, guint64 us);
 
 /* balancer.c: the target for the next try of @x (its service's address
  * when the service names no upstream); NULL when no target can take it.

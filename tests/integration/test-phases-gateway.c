@@ -1,11 +1,17 @@
 /* test-phases-gateway.c: modules in the phases of real requests through
  * the real gateway, with the probe fixture module (tests/modules/probe.c)
- * reporting what it saw in response headers. */
+ * reporting what it saw in response headers; and the certificate phase of
+ * TLS handshakes, with sni-pick (tests/modules/sni-pick.c). */
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "harness-gateway.h"
+#include "harness-pki.h"
 
 /* One probe instance per route, each configured for one case. */
 static const char routes_json[] =
@@ -276,13 +282,194 @@ test_check_schema (void)
     "services[0].routes[0].plugins[0].config.yield_ms: expected an integer", NULL);
 }
 
+/* ---- the certificate phase ------------------------------------------------------------- */
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SSL_CTX, SSL_CTX_free)
+
+/* A TLS listener with certificates "a" (a.test, the default) and "b"
+ * (b.test), and sni-pick globally; its instance on the service must not
+ * take part in handshakes (no route is known yet). */
+static const char certificate_json[] =
+  "{'_format_version':'1',"
+  " 'node':{'listen':[{'address':'127.0.0.1:0','ssl':true}],'admin_listen':'127.0.0.1:0','workers':1,"
+  "   'module_path':['@TEST_MODULES@']},"
+  " 'certificates':[{'id':'a','cert_path':'@DIR@/a.pem','key_path':'@DIR@/a.key','snis':['a.test']},"
+  "   {'id':'b','cert_path':'@DIR@/b.pem','key_path':'@DIR@/b.key','snis':['b.test']}],"
+  " 'services':[{'name':'echo','url':'http://@UPSTREAM@/echo','routes':[{'paths':['/']}],"
+  "   'plugins':[{'name':'sni-pick','config':{'refuse_sni':'a.test'}}]}],"
+  " 'plugins':[{'name':'sni-pick','config':{'pick_sni':'pick.test','certificate':'b',"
+  "   'refuse_sni':'refused.test','error_sni':'error.test','yield_sni':'yield.test'}}]}";
+
+/* What one handshake came to. */
+typedef struct {
+  SSL *ssl;      /* NULL: it failed */
+  int reason;    /* then OpenSSL's reason (an alert: SSL_R_SSLV3_ALERT_...) */
+  char cn[64];   /* else the subject CN of the certificate presented */
+  gboolean resumed;
+} Handshake;
+
+static Handshake
+handshake (const char *addr, SSL_CTX *ctx, int max_version, const char *sni, SSL_SESSION *session)
+{
+  Handshake h = { NULL, 0, "", FALSE };
+  int fd = portico_test_connect (addr);
+  g_assert_cmpint (fd, >=, 0);
+  SSL *ssl = SSL_new (ctx);
+  SSL_set_fd (ssl, fd);
+  SSL_set_max_proto_version (ssl, max_version);
+  if (sni != NULL)
+    SSL_set_tlsext_host_name (ssl, sni);
+  if (session != NULL)
+    SSL_set_session (ssl, session);
+  if (SSL_connect (ssl) != 1)
+    {
+      h.reason = ERR_GET_REASON (ERR_peek_error ());
+      g_test_message ("SNI %s: handshake failed: %s", sni ? sni : "none", ERR_reason_error_string (ERR_peek_error ()));
+      ERR_clear_error ();
+      SSL_free (ssl);
+      close (fd);
+      return h;
+    }
+  X509 *peer = SSL_get1_peer_certificate (ssl);
+  g_assert_nonnull (peer);
+  X509_NAME_get_text_by_NID (X509_get_subject_name (peer), NID_commonName, h.cn, sizeof h.cn);
+  X509_free (peer);
+  h.ssl = ssl;
+  h.resumed = SSL_session_reused (ssl) == 1;
+  g_test_message ("SNI %s: %s certificate %s", sni ? sni : "none", h.resumed ? "resumed," : "new session,", h.cn);
+  return h;
+}
+
+/* GET / on @h's connection, read to the close; the value of the response
+ * field @name ("" when absent) is at *value; returns the session, for a
+ * resumption (the ticket comes after the handshake in TLS 1.3). */
+static SSL_SESSION *
+https_get (Handshake *h, const char *name, char **value)
+{
+  static const char request[] = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+  g_autoptr (GString) text = g_string_new (NULL);
+  char buf[4096];
+  int n;
+  g_assert_cmpint (SSL_write (h->ssl, request, sizeof request - 1), ==, sizeof request - 1);
+  for (int i = 0; i < 1000 && (n = SSL_read (h->ssl, buf, sizeof buf)) > 0; i++)
+    g_string_append_len (text, buf, n);
+  g_assert_true (g_str_has_prefix (text->str, "HTTP/1.1 200 "));
+  g_autofree char *field = g_strdup_printf ("\r\n%s: ", name);
+  const char *at = strstr (text->str, field);
+  const char *end = at ? strstr (at + strlen (field), "\r\n") : NULL;
+  *value = end ? g_strndup (at + strlen (field), (gsize) (end - at - strlen (field))) : g_strdup ("");
+  SSL_SESSION *session = SSL_get1_session (h->ssl);
+  int fd = SSL_get_fd (h->ssl);
+  SSL_shutdown (h->ssl); /* else OpenSSL takes the session for a cut one, not to resume */
+  SSL_free (h->ssl);
+  close (fd);
+  h->ssl = NULL;
+  return session;
+}
+
+/* The handshake's certificate CN, then what sni-pick reported as @name on
+ * a request over it. */
+static char *
+report (const char *addr, SSL_CTX *ctx, const char *sni, const char *cn, const char *name)
+{
+  Handshake h = handshake (addr, ctx, TLS1_3_VERSION, sni, NULL);
+  g_assert_nonnull (h.ssl);
+  g_assert_cmpstr (h.cn, ==, cn);
+  char *value = NULL;
+  SSL_SESSION_free (https_get (&h, name, &value));
+  return value;
+}
+
+/* The node's count of downstream handshakes of @kind, once it reached
+ * @expected (workers publish now and then: a bounded wait); then exactly. */
+static void
+assert_handshakes (PorticoTestGateway *f, const char *kind, gint64 expected)
+{
+  gint64 value = -1;
+  for (int i = 0; i < 100 && value < expected; i++)
+    {
+      if (i > 0)
+        g_usleep (50 * 1000);
+      g_autoptr (JsonNode) root = portico_test_gateway_admin_json (f, "/status");
+      JsonObject *totals = json_object_get_object_member (json_node_get_object (root), "totals");
+      JsonObject *tls = json_object_get_object_member (totals, "tls_handshakes");
+      value = json_object_get_int_member (json_object_get_object_member (tls, "downstream"), kind);
+    }
+  g_assert_cmpint (value, ==, expected);
+}
+
 static void
 test_certificate (void)
 {
-  g_test_summary ("The certificate phase sees the SNI of a TLS handshake and may refuse it.");
-  /* The descriptor has the handler and the runner knows the phase, but no
-   * listener speaks TLS yet: it comes with TLS (the upstream-side issue). */
-  g_test_skip ("the certificate phase runs once TLS listeners exist (not yet)");
+  g_test_summary ("The certificate phase runs in a new TLS session's handshake, for global plugins "
+                  "only: a module sees the SNI, picks a certificate by id, or refuses the handshake "
+                  "(a handshake_failure alert, counted as failed); the calls that need an HTTP "
+                  "request fail cleanly; a resumed session does not run it again.");
+  g_autoptr (PorticoTestPki) pki = portico_test_pki_new ();
+  portico_test_pki_make_cert (pki, "a", "a.test", "DNS:a.test", FALSE, FALSE);
+  portico_test_pki_make_cert (pki, "b", "b.test", "DNS:b.test", FALSE, FALSE);
+  g_autofree char *dir = portico_test_pki_path (pki, "");
+  g_autofree char *ca = portico_test_pki_path (pki, "ca.pem");
+  PorticoTestGateway f;
+  portico_test_gateway_start (&f, certificate_json, NULL, "@DIR@", dir, NULL);
+  g_autoptr (SSL_CTX) ctx = SSL_CTX_new (TLS_client_method ());
+  g_assert_cmpint (SSL_CTX_load_verify_file (ctx, ca), ==, 1);
+  SSL_CTX_set_verify (ctx, SSL_VERIFY_PEER, NULL);
+
+  /* The module's pick comes first (the SNI is lower-cased for it), then
+   * the server's by SNI, then the default; the service's instance (which
+   * would refuse a.test) takes no part. */
+  g_autofree char *seen = report (f.addr, ctx, "PICK.test", "b.test", "X-Sni-Seen");
+  g_assert_cmpstr (seen, ==, "pick.test");
+  g_autofree char *by_sni = report (f.addr, ctx, "b.test", "b.test", "X-Sni-Seen");
+  g_assert_cmpstr (by_sni, ==, "b.test");
+  g_autofree char *a = report (f.addr, ctx, "a.test", "a.test", "X-Sni-Seen");
+  g_assert_cmpstr (a, ==, "a.test");
+  g_autofree char *none = report (f.addr, ctx, NULL, "a.test", "X-Sni-Seen");
+  g_assert_cmpstr (none, ==, "-");
+  /* A yield cannot be waited for in a handshake: it goes on. */
+  g_autofree char *yield = report (f.addr, ctx, "yield.test", "a.test", "X-Sni-Seen");
+  g_assert_cmpstr (yield, ==, "yield.test");
+  assert_handshakes (&f, "full", 5);
+
+  /* Refused by PORTICO_RESPOND and by PORTICO_ERROR, in TLS 1.3 and 1.2. */
+  const char *refused[] = { "refused.test", "error.test" };
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    for (int version = TLS1_2_VERSION; version <= TLS1_3_VERSION; version++)
+      {
+        Handshake h = handshake (f.addr, ctx, version, refused[i], NULL);
+        g_assert_null (h.ssl);
+        g_assert_cmpint (h.reason, ==, SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE);
+      }
+  assert_handshakes (&f, "failed", 4);
+
+  /* What the handler saw of the API, and its contexts freed. */
+  g_autofree char *checks = report (f.addr, ctx, "b.test", "b.test", "X-Sni-Checks");
+  g_assert_cmpstr (checks, ==, "ok");
+  g_autofree char *freed = report (f.addr, ctx, "b.test", "b.test", "X-Sni-Freed");
+  g_assert_cmpstr (freed, ==, "11");
+  g_autofree char *now = report (f.addr, ctx, "b.test", "b.test", "X-Sni-Now");
+  g_assert_cmpstr (now, ==, "-");
+
+  /* A resumed session needs no certificate: the phase does not run. */
+  Handshake first = handshake (f.addr, ctx, TLS1_3_VERSION, "pick.test", NULL);
+  g_assert_nonnull (first.ssl);
+  g_autofree char *before = NULL;
+  SSL_SESSION *session = https_get (&first, "X-Sni-Calls", &before);
+  g_assert_cmpstr (before, ==, "13");
+  Handshake again = handshake (f.addr, ctx, TLS1_3_VERSION, "pick.test", session);
+  SSL_SESSION_free (session);
+  g_assert_nonnull (again.ssl);
+  g_assert_true (again.resumed);
+  g_assert_cmpstr (again.cn, ==, "b.test");
+  g_autofree char *after = NULL;
+  SSL_SESSION_free (https_get (&again, "X-Sni-Calls", &after));
+  g_assert_cmpstr (after, ==, "13");
+  assert_handshakes (&f, "resumed", 1);
+  assert_handshakes (&f, "full", 9);
+
+  g_assert_cmpint (portico_proc_stop (f.gw), ==, 0);
+  portico_test_gateway_tear_down (&f, NULL);
 }
 
 int

@@ -68,8 +68,8 @@ test_find_and_scan (void)
 
   g_autoptr (GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) modules = portico_modules_scan (path, errors);
-  /* crash-init-worker, init-counter, probe-auth, probe */
-  g_assert_cmpuint (modules->len, ==, 4);
+  /* crash-init-worker, init-counter, probe-auth, probe, sni-pick */
+  g_assert_cmpuint (modules->len, ==, 5);
   /* bad-abi, missing-symbol, no-descriptor */
   g_assert_cmpuint (errors->len, ==, 3);
   g_assert_nonnull (strstr (g_ptr_array_index (errors, 1), "missing-symbol.so"));
