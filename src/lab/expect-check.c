@@ -52,11 +52,20 @@ figure_label (const PorticoExpect *e)
   case PORTICO_FIGURE_TIMERS_BY_OWNER_MAX:
     g_string_append_printf (label, "timers pending max of %s", e->owner);
     break;
+  case PORTICO_FIGURE_TLS_HANDSHAKES:
+  case PORTICO_FIGURE_CLIENT_TLS_HANDSHAKES:
+    g_string_append_printf (label, "%s %s TLS handshakes",
+                            e->figure == PORTICO_FIGURE_TLS_HANDSHAKES ? portico_node_tls_side_name (e->tls_side)
+                                                                       : "client",
+                            portico_traffic_tls_kind_name (e->tls_kind));
+    break;
   default:
     g_string_append (label, kind->label);
     break;
   }
-  if (e->per_request)
+  if (e->per_request && e->figure != PORTICO_FIGURE_STATUS && e->figure != PORTICO_FIGURE_HEADER_SEEN)
+    g_string_append (label, " per request");
+  else if (e->per_request)
     g_string_append (label, " ratio");
   else if (e->figure == PORTICO_FIGURE_STATUS)
     g_string_append (label, " count");
@@ -115,6 +124,11 @@ client_value (const PorticoExpect *e, const PorticoTrafficFigures *f, char **mis
       return e->per_request ? (double) *seen / (double) f->completed : (double) *seen;
     return NAN;
   }
+  case PORTICO_FIGURE_CLIENT_TLS_HANDSHAKES:
+    if (e->per_request && f->requests == 0)
+      *missing = g_strdup ("no request was sent");
+    count = f->tls_handshakes[e->tls_kind];
+    return e->per_request ? (double) count / (double) f->requests : (double) count;
   case PORTICO_FIGURE_LATENCY:
     for (guint i = 0; i < G_N_ELEMENTS (percentiles); i++) {
       if (percentiles[i] == e->percentile && f->completed > 0 && !isnan (latencies[i]))
@@ -149,6 +163,7 @@ node_value (const PorticoExpect *e, const PorticoNodeFigures *n)
   case PORTICO_FIGURE_UPSTREAM_REUSES: return known (n->upstream_reuses);
   case PORTICO_FIGURE_UPSTREAM_FAILURES: return known (n->upstream_failures);
   case PORTICO_FIGURE_GATEWAY_REQUESTS: return known (n->requests);
+  case PORTICO_FIGURE_TLS_HANDSHAKES: return known (n->tls_handshakes[e->tls_side][e->tls_kind]);
   case PORTICO_FIGURE_TIMERS_BY_OWNER_MAX:
     if (!n->timers_by_owner_max)
       return NAN;
@@ -167,7 +182,7 @@ figure_value (const PorticoExpect *e, const PorticoVariantResults *v, const char
               const char *node, char **missing)
 {
   const Kind *kind = portico_expect_kind_of (e->figure);
-  double total = 0;
+  double total = 0, requests = 0;
   guint counted = 0;
 
   if (kind->side == SIDE_CLIENT) {
@@ -187,11 +202,12 @@ figure_value (const PorticoExpect *e, const PorticoVariantResults *v, const char
 
     if (node && !g_str_equal (node, n->node))
       continue;
-    if (isnan (value = node_value (e, n))) {
+    if (isnan (value = node_value (e, n)) || (e->per_request && n->requests < 0)) {
       *missing = g_strdup_printf ("node %s did not report it", n->node);
       return NAN;
     }
     total = kind->aggregate == AGGREGATE_SUM ? total + value : MAX (total, value);
+    requests += (double) n->requests;
     counted++;
   }
   if (counted == 0) {
@@ -199,7 +215,11 @@ figure_value (const PorticoExpect *e, const PorticoVariantResults *v, const char
                     : g_strdup ("no figures from any node");
     return NAN;
   }
-  return total;
+  if (!e->per_request)
+    return total;
+  if (requests == 0)
+    *missing = g_strdup ("no request was served");
+  return total / requests;
 }
 
 static gboolean

@@ -30,7 +30,7 @@ typedef struct {
   Aggregate aggregate;   /* over nodes */
   const char *label;     /* in the check's text */
   const char *unit;      /* "" or " ms" */
-  const char *keys[10];  /* what its object may hold (NULL-terminated) */
+  const char *keys[14];  /* what its object may hold (NULL-terminated) */
 } Kind;
 
 /* The kind whose figure is @figure (never the "ratio" row). */

@@ -20,6 +20,9 @@
 #define CLIENT_KIND(name, figure, label) \
   { name, figure, SIDE_CLIENT, PLAIN, AGGREGATE_SUM, label, "", \
     { "variant", "traffic", "min", "max" } }
+#define TLS_KEYS \
+  { "variant", "traffic", "node", "side", "kind", "min", "max", "min_ratio", "max_ratio", "over", \
+    "over_traffic", "over_node" }
 #define GATEWAY_KIND(name, figure, aggregate, label, unit) \
   { name, figure, SIDE_GATEWAY, PLAIN, aggregate, label, unit, { "variant", "node", "min", "max" } }
 
@@ -66,7 +69,17 @@ static const Kind kinds[] = {
   { "upstream_received", PORTICO_FIGURE_UPSTREAM_RECEIVED, SIDE_SERVICE, 0, AGGREGATE_SUM,
     "upstream received", "", { "variant", "traffic", "header", "field", "equals", "contains",
                                "present" } },
+  /* One kind, two figures: "side": "client" reads the load generator's
+   * count (the second row), the other sides the nodes'. */
+  { "tls_handshakes", PORTICO_FIGURE_TLS_HANDSHAKES, SIDE_GATEWAY, 0, AGGREGATE_SUM,
+    "TLS handshakes", "", TLS_KEYS },
+  { "tls_handshakes", PORTICO_FIGURE_CLIENT_TLS_HANDSHAKES, SIDE_CLIENT, 0, AGGREGATE_SUM,
+    "TLS handshakes", "", TLS_KEYS },
 };
+
+/* tls_handshakes' "side", in the order of PorticoNodeTlsSide, then the client. */
+static const char *const tls_sides[] = { "downstream", "upstream", "client", NULL };
+static const char *const tls_kinds[] = { "full", "resumed", "failed", NULL };
 
 /* upstream_received's "field": members of the mock's echo. */
 static const char *const received_fields[] = { "method", "path", "query", "http_version", NULL };
@@ -355,6 +368,48 @@ first_member (JsonObject *object, const char *a, const char *b)
   return portico_json_member (object, a) ? a : portico_json_member (object, b) ? b : NULL;
 }
 
+/* The index in @choices (NULL-terminated) of the string required under
+ * @key; -1 after an error. */
+static int
+load_choice (PorticoJsonReader *r, JsonObject *object, const char *key, const char *const *choices)
+{
+  const char *text = portico_json_reader_require_string (r, object, key);
+
+  for (int i = 0; text && choices[i]; i++) {
+    if (g_str_equal (text, choices[i]))
+      return i;
+  }
+  if (text) {
+    g_autofree char *list = g_strjoinv (", ", (GStrv) choices);
+
+    portico_json_reader_error (r, key, "must be one of: %s", list);
+  }
+  return -1;
+}
+
+/* tls_handshakes: a side and a kind, then a count (min, max), its ratio to
+ * the requests (min_ratio, max_ratio) or, with over, over_traffic or
+ * over_node, the ratio of two counts (min_ratio, max_ratio). */
+static void
+load_tls (PorticoJsonReader *r, JsonObject *object, PorticoExpect *e)
+{
+  const char *over = first_member (object, "over", "over_traffic");
+  const char *count;
+  int side = load_choice (r, object, "side", tls_sides);
+
+  if (!over && portico_json_member (object, "over_node"))
+    over = "over_node";
+  e->tls_side = MAX (side, 0);
+  e->tls_kind = MAX (load_choice (r, object, "kind", tls_kinds), 0);
+  if (side == PORTICO_NODE_TLS_SIDES)
+    e->figure = PORTICO_FIGURE_CLIENT_TLS_HANDSHAKES;
+  if (over && (count = first_member (object, "min", "max")))
+    portico_json_reader_error (r, count, "cannot be used with %s: bound the ratio with min_ratio "
+                                         "or max_ratio", over);
+  else
+    e->per_request = load_bounds (r, object, e, "min_ratio", "max_ratio") && !over;
+}
+
 /* The parameter of the figure, and the bounds of kinds that have their own. */
 static void
 load_parameter (PorticoJsonReader *r, JsonObject *object, const Kind *kind, PorticoExpect *e,
@@ -445,6 +500,9 @@ load_parameter (PorticoJsonReader *r, JsonObject *object, const Kind *kind, Port
     break;
   case PORTICO_FIGURE_PHASES:
     load_phases (r, object, "order", e);
+    break;
+  case PORTICO_FIGURE_TLS_HANDSHAKES:
+    load_tls (r, object, e);
     break;
   default:
     load_bounds (r, object, e, NULL, NULL);
@@ -537,6 +595,26 @@ load_ratio_of (PorticoJsonReader *r, JsonObject *object, PorticoExpect *e)
   return kind;
 }
 
+/* What an expectation given without bounds should have said. */
+static const char *
+bounds_wanted (const PorticoExpect *e)
+{
+  gboolean ratio = e->over || e->over_traffic || e->over_node;
+
+  switch (e->figure) {
+  case PORTICO_FIGURE_LATENCY:
+    return ratio ? "min_ratio or max_ratio" : "min_ms or max_ms";
+  case PORTICO_FIGURE_TLS_HANDSHAKES:
+  case PORTICO_FIGURE_CLIENT_TLS_HANDSHAKES:
+    return ratio ? "min_ratio or max_ratio" : "min, max, min_ratio or max_ratio";
+  case PORTICO_FIGURE_STATUS:
+  case PORTICO_FIGURE_HEADER_SEEN:
+    return "min, max, min_ratio or max_ratio";
+  default:
+    return "min or max";
+  }
+}
+
 static PorticoExpect *
 load_spec (PorticoJsonReader *r, const Kind *kind, JsonNode *spec, const PorticoExpectNames *names)
 {
@@ -581,6 +659,7 @@ load_spec (PorticoJsonReader *r, const Kind *kind, JsonNode *spec, const Portico
       load_received (r, object, e, names);
     } else {
       load_parameter (r, object, kind, e, names);
+      figure_kind = portico_expect_kind_of (e->figure);
     }
     if (figure_kind && figure_kind->side == SIDE_GATEWAY && (e->traffic || e->over_traffic))
       portico_json_reader_error (r, e->traffic ? "traffic" : "over_traffic",
@@ -591,14 +670,7 @@ load_spec (PorticoJsonReader *r, const Kind *kind, JsonNode *spec, const Portico
   }
   if (e->figure != PORTICO_FIGURE_PHASES && e->figure != PORTICO_FIGURE_UPSTREAM_RECEIVED &&
       !e->has_min && !e->has_max && portico_json_reader_get_errors (r)->len == errors)
-    portico_json_reader_error (r, NULL, "needs a bound: %s",
-                               e->figure == PORTICO_FIGURE_LATENCY
-                                 ? (e->over || e->over_traffic ? "min_ratio or max_ratio"
-                                                               : "min_ms or max_ms")
-                                 : e->figure == PORTICO_FIGURE_STATUS ||
-                                       e->figure == PORTICO_FIGURE_HEADER_SEEN
-                                   ? "min, max, min_ratio or max_ratio"
-                                   : "min or max");
+    portico_json_reader_error (r, NULL, "needs a bound: %s", bounds_wanted (e));
   return portico_json_reader_get_errors (r)->len == errors ? g_steal_pointer (&e) : NULL;
 }
 

@@ -34,6 +34,7 @@ typedef enum {
   PORTICO_FIGURE_STATUS,         /* answers with one code (or class) */
   PORTICO_FIGURE_HEADER_SEEN,    /* answers that carried one header */
   PORTICO_FIGURE_LATENCY,        /* a percentile, ms */
+  PORTICO_FIGURE_CLIENT_TLS_HANDSHAKES, /* the load generator's, of one kind */
   /* gateway side: one node, or all of them (counts add up, maxima take the largest) */
   PORTICO_FIGURE_WORKERS_RESPAWNED,
   PORTICO_FIGURE_RELOADS,
@@ -45,6 +46,7 @@ typedef enum {
   PORTICO_FIGURE_UPSTREAM_REUSES,
   PORTICO_FIGURE_UPSTREAM_FAILURES,
   PORTICO_FIGURE_GATEWAY_REQUESTS,
+  PORTICO_FIGURE_TLS_HANDSHAKES, /* one side (downstream, upstream) and one kind */
   /* the traced request */
   PORTICO_FIGURE_PHASES,
   /* what the service received for one request of a traffic entry: the
@@ -78,8 +80,12 @@ typedef struct {
   gint instance;        /* SERVICE_REQUESTS: one instance, or -1 for all of them */
   int error_kind;       /* ERRORS: a PorticoTrafficError, or -1 for every kind */
   double percentile;    /* LATENCY: 50, 90, 99, 99.9 or 100 (the maximum) */
-  gboolean per_request; /* STATUS, HEADER_SEEN: bounds are on count / requests
-                         * (status) or count / completed (header) */
+  int tls_side;         /* TLS_HANDSHAKES: a PorticoNodeTlsSide */
+  int tls_kind;         /* [CLIENT_]TLS_HANDSHAKES: a PorticoTrafficTlsKind */
+  gboolean per_request; /* STATUS, HEADER_SEEN, [CLIENT_]TLS_HANDSHAKES: bounds are on
+                         * count / requests (status; handshakes: the client's requests
+                         * started, or the requests the nodes served) or count /
+                         * completed (header) */
   GStrv phases;         /* PHASES: the expected order */
   /* UPSTREAM_RECEIVED: what is compared (@header or @field), and how */
   char *field;          /* "method", "path", "query" or "http_version"; NULL with @header */

@@ -97,6 +97,10 @@ portico_mock_options_parse (PorticoMockOptions *opt, int argc, char **argv, GErr
       "Close the connection after half of the default body", NULL },
     { "name", 'n', 0, G_OPTION_ARG_STRING, &opt->name,
       "Name of this service (default \"mock\")", "NAME" },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &opt->tls_cert,
+      "Serve HTTPS with this certificate (PEM, then its chain)", "FILE" },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &opt->tls_key,
+      "The private key of --tls-cert (PEM)", "FILE" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- a mock upstream HTTP service");
@@ -155,6 +159,8 @@ portico_mock_options_parse (PorticoMockOptions *opt, int argc, char **argv, GErr
   for (i = 0; opt->name[i]; i++)
     if (!g_ascii_isprint (opt->name[i]))
       return mock_fail (error, "--name: must be printable ASCII");
+  if ((opt->tls_cert == NULL) != (opt->tls_key == NULL))
+    return mock_fail (error, "--tls-cert and --tls-key go together");
   return TRUE;
 }
 
@@ -168,6 +174,8 @@ portico_mock_options_clear (PorticoMockOptions *opt)
   g_clear_pointer (&opt->body, g_free);
   g_clear_pointer (&opt->headers, g_strfreev);
   g_clear_pointer (&opt->name, g_free);
+  g_clear_pointer (&opt->tls_cert, g_free);
+  g_clear_pointer (&opt->tls_key, g_free);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -87,6 +87,9 @@ typedef struct
  * @headers: (nullable): "Name: value" lines, validated
  * @chunked: send the default body chunked
  * @name: the service's name
+ * @tls_cert: (nullable): --tls-cert: a PEM certificate (then its chain) to
+ *   serve HTTPS with; %NULL: plain HTTP
+ * @tls_key: (nullable): --tls-key: its private key (PEM); set with @tls_cert
  * @settings: the initial values of what the control API changes
  *   (@settings.down is always %FALSE here)
  *
@@ -103,6 +106,8 @@ typedef struct
   char **headers;
   gboolean chunked;
   char *name;
+  char *tls_cert;
+  char *tls_key;
   PorticoMockSettings settings;
 } PorticoMockOptions;
 

@@ -9,6 +9,11 @@
  * through a PorticoMockConn (lab/mock-tap.c), which records each request
  * head as it was sent, for /echo, and tells idle connections from busy ones.
  *
+ * With --tls-cert and --tls-key the service speaks HTTPS: each accepted
+ * connection is wrapped in a GTlsServerConnection (glib-networking) and
+ * handshaken before the tap and SoupServer get it, so the tap sees the
+ * requests decrypted. The control listener stays plain HTTP.
+ *
  * A second SoupServer, the control listener, lets a scenario change the
  * running service (GET/POST /state): take it down and up on the same port,
  * slow it, change its status, failure ratio or body.  Each request copies
@@ -46,6 +51,8 @@ typedef struct
   char *pattern;                /* MOCK_PIECE_SIZE bytes of PORTICO_MOCK_PATTERN */
   SoupServer *server;
   GSocketService *service;      /* NULL while down */
+  GTlsCertificate *certificate; /* HTTPS: the certificate served; NULL: plain HTTP */
+  GTlsDatabase *database;       /* HTTPS: given to each connection (see on_incoming) */
   GSocketAddress *bound;        /* where the service listens, port resolved */
   char *bound_text;
   SoupServer *control;
@@ -517,11 +524,10 @@ on_request (SoupServer *server, SoupServerMessage *msg, const char *path,
                       g_object_ref (msg), g_object_unref);
 }
 
-static gboolean
-on_incoming (GSocketService *service, GSocketConnection *connection,
-             GObject *source_object, gpointer data)
+/* Hands @base (@connection, or TLS over it) to SoupServer through a tap. */
+static void
+mock_serve (PorticoMock *mock, GSocketConnection *connection, GIOStream *base)
 {
-  PorticoMock *mock = data;
   g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (connection, NULL);
   g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
   g_autoptr(GError) error = NULL;
@@ -529,16 +535,68 @@ on_incoming (GSocketService *service, GSocketConnection *connection,
   PorticoMockConn *conn;
 
   if (local == NULL || remote == NULL)
-    return TRUE;                /* already gone */
+    return;                     /* already gone */
+  peer = portico_mock_peer_string (remote);
+  conn = portico_mock_conn_new (base, g_socket_connection_get_socket (connection), mock->conns,
+                                peer);
+  if (!soup_server_accept_iostream (mock->server, G_IO_STREAM (conn), local, remote, &error))
+    g_warning ("mock: cannot serve %s: %s", peer, error->message);
+  g_object_unref (conn);
+}
+
+typedef struct
+{
+  PorticoMock *mock;
+  GSocketConnection *connection;
+} PorticoMockHandshake;
+
+/* A TLS connection is served once its handshake is done; a client whose
+ * handshake failed has had its alert. */
+static void
+on_handshake (GObject *source, GAsyncResult *result, gpointer data)
+{
+  PorticoMockHandshake *hs = data;
+
+  if (g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, NULL))
+    mock_serve (hs->mock, hs->connection, G_IO_STREAM (source));
+  g_object_unref (source);
+  g_object_unref (hs->connection);
+  g_free (hs);
+}
+
+static gboolean
+on_incoming (GSocketService *service, GSocketConnection *connection,
+             GObject *source_object, gpointer data)
+{
+  PorticoMock *mock = data;
+  g_autoptr(GError) error = NULL;
+  GIOStream *tls;
+  PorticoMockHandshake *hs;
 
   mock->counters.connections++;
   g_socket_set_option (g_socket_connection_get_socket (connection),
                        IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  peer = portico_mock_peer_string (remote);
-  conn = portico_mock_conn_new (connection, mock->conns, peer);
-  if (!soup_server_accept_iostream (mock->server, G_IO_STREAM (conn), local, remote, &error))
-    g_warning ("mock: cannot serve %s: %s", peer, error->message);
-  g_object_unref (conn);
+  if (mock->certificate == NULL)
+    {
+      mock_serve (mock, connection, G_IO_STREAM (connection));
+      return TRUE;
+    }
+  /* A connection without a database of its own loads the system's trust
+   * list (hundreds of certificates) at its creation, every time: 5 ms of
+   * CPU per connection. It verifies no client, so the mock's own file does. */
+  tls = g_initable_new (g_tls_backend_get_server_connection_type (g_tls_backend_get_default ()),
+                        NULL, &error, "base-io-stream", connection, "certificate", mock->certificate,
+                        "database", mock->database, NULL);
+  if (tls == NULL)
+    {
+      g_warning ("mock: cannot serve over TLS: %s", error->message);
+      return TRUE;
+    }
+  hs = g_new (PorticoMockHandshake, 1);
+  hs->mock = mock;
+  hs->connection = g_object_ref (connection);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, NULL,
+                                    on_handshake, hs);
   return TRUE;
 }
 
@@ -724,6 +782,16 @@ mock_start (PorticoMock *mock, GError **error)
     mock->pattern[i] = PORTICO_MOCK_PATTERN[i % PORTICO_MOCK_PATTERN_LEN];
   mock->conns = g_hash_table_new (g_str_hash, g_str_equal);
 
+  if (mock->opt.tls_cert != NULL &&
+      (mock->certificate = g_tls_certificate_new_from_files (mock->opt.tls_cert, mock->opt.tls_key,
+                                                             error)) == NULL)
+    {
+      g_prefix_error (error, "--tls-cert %s: ", mock->opt.tls_cert);
+      return FALSE;
+    }
+  if (mock->certificate != NULL &&
+      (mock->database = g_tls_file_database_new (mock->opt.tls_cert, error)) == NULL)
+    return FALSE;
   mock->server = soup_server_new ("server-header", "portico-mock", NULL);
   soup_server_add_early_handler (mock->server, NULL, on_early_request, mock, NULL);
   soup_server_add_handler (mock->server, NULL, on_request, mock, NULL);
@@ -749,6 +817,8 @@ mock_clear (PorticoMock *mock)
   g_clear_object (&mock->server);
   g_clear_object (&mock->control);
   g_clear_object (&mock->bound);
+  g_clear_object (&mock->certificate);
+  g_clear_object (&mock->database);
   g_clear_pointer (&mock->bound_text, g_free);
   g_clear_pointer (&mock->control_text, g_free);
   g_clear_pointer (&mock->conns, g_hash_table_unref);

@@ -416,7 +416,7 @@ portico_mock_tap_init (PorticoMockTap *tap)
 struct _PorticoMockConn
 {
   GIOStream parent;
-  GSocketConnection *base;
+  GIOStream *base;              /* the accepted connection, or TLS over it */
   PorticoMockTap *tap;
   GHashTable *registry;         /* peer -> conn, not owned; we hold a ref */
   char *peer;
@@ -433,13 +433,13 @@ conn_get_input_stream (GIOStream *stream)
 static GOutputStream *
 conn_get_output_stream (GIOStream *stream)
 {
-  return g_io_stream_get_output_stream (G_IO_STREAM (PORTICO_MOCK_CONN (stream)->base));
+  return g_io_stream_get_output_stream (PORTICO_MOCK_CONN (stream)->base);
 }
 
 static gboolean
 conn_close (GIOStream *stream, GCancellable *cancellable, GError **error)
 {
-  return g_io_stream_close (G_IO_STREAM (PORTICO_MOCK_CONN (stream)->base), cancellable, error);
+  return g_io_stream_close (PORTICO_MOCK_CONN (stream)->base, cancellable, error);
 }
 
 /* Closing a socket does not block, so the default (a thread) is not needed. */
@@ -496,16 +496,16 @@ portico_mock_conn_init (PorticoMockConn *conn)
 }
 
 PorticoMockConn *
-portico_mock_conn_new (GSocketConnection *base, GHashTable *registry, const char *peer)
+portico_mock_conn_new (GIOStream *base, GSocket *socket, GHashTable *registry, const char *peer)
 {
   PorticoMockConn *conn = g_object_new (portico_mock_conn_get_type (), NULL);
 
   conn->base = g_object_ref (base);
   conn->tap = g_object_new (portico_mock_tap_get_type (),
-                            "base-stream", g_io_stream_get_input_stream (G_IO_STREAM (base)),
+                            "base-stream", g_io_stream_get_input_stream (base),
                             "close-base-stream", FALSE,
                             NULL);
-  conn->tap->socket = g_object_ref (g_socket_connection_get_socket (base));
+  conn->tap->socket = g_object_ref (socket);
   conn->registry = g_hash_table_ref (registry);
   conn->peer = g_strdup (peer);
   g_hash_table_replace (registry, conn->peer, conn);

@@ -55,22 +55,25 @@ void portico_mock_head_clear (PorticoMockHead *head);
 /**
  * PorticoMockConn:
  *
- * A #GIOStream over an accepted #GSocketConnection: reads go through the
- * tap (recording heads, counting the end of the connection), writes go
- * straight to the socket.
+ * A #GIOStream over an accepted #GSocketConnection (or a TLS connection
+ * over it): reads go through the tap (recording heads, counting the end of
+ * the connection), writes go straight to the base stream.
  */
 G_DECLARE_FINAL_TYPE (PorticoMockConn, portico_mock_conn, PORTICO, MOCK_CONN, GIOStream)
 
 /**
  * portico_mock_conn_new:
- * @base: the accepted connection
+ * @base: the accepted connection, or a #GTlsServerConnection over it (then
+ *   the tap records the decrypted heads)
+ * @socket: the accepted connection's socket, which the tap closes or shuts
+ *   down itself (see portico_mock_conn_is_open())
  * @registry: a table (string keys, no destroy functions) where the stream
  *   stays listed under @peer for its lifetime
  * @peer: the client's "ip:port"
  *
  * Returns: (transfer full): a stream to hand to soup_server_accept_iostream()
  */
-PorticoMockConn *portico_mock_conn_new (GSocketConnection *base, GHashTable *registry,
+PorticoMockConn *portico_mock_conn_new (GIOStream *base, GSocket *socket, GHashTable *registry,
                                         const char *peer);
 
 /**

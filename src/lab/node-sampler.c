@@ -12,6 +12,7 @@ typedef struct {
   guint64 connects;
   guint64 reuses;
   guint64 failures;
+  guint64 tls[PORTICO_NODE_TLS_SIDES][PORTICO_TRAFFIC_TLS_KINDS];
 } WorkerSeen;
 
 struct _PorticoNodeSampler {
@@ -43,6 +44,28 @@ member_object (JsonObject *o, const char *name)
   return JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
 }
 
+/* Adds to @total what @now grew since @seen, and remembers it. */
+static void
+add_growth (guint64 *total, guint64 now, guint64 *seen)
+{
+  *total += now - MIN (now, *seen);
+  *seen = now;
+}
+
+/* A worker's "tls_handshakes": {"downstream": {"full": N, ...}, "upstream": {...}}. */
+static void
+take_tls (PorticoNodeSample *f, JsonObject *w, WorkerSeen *seen)
+{
+  JsonObject *tls = member_object (w, "tls_handshakes");
+  for (guint side = 0; side < PORTICO_NODE_TLS_SIDES; side++)
+    {
+      JsonObject *counts = member_object (tls, portico_node_tls_side_name (side));
+      for (guint kind = 0; kind < PORTICO_TRAFFIC_TLS_KINDS; kind++)
+        add_growth (&f->tls_handshakes[side][kind], member_uint (counts, portico_traffic_tls_kind_name (kind)),
+                    &seen->tls[side][kind]);
+    }
+}
+
 static void
 take_status (PorticoNodeSampler *s, JsonObject *root)
 {
@@ -70,11 +93,11 @@ take_status (PorticoNodeSampler *s, JsonObject *root)
       guint64 requests = member_uint (w, "requests"), connects = member_uint (up, "connects"),
               reuses = member_uint (up, "reuses"),
               failures = member_uint (up, "failures") + member_uint (up, "timeouts");
-      f->requests += requests - MIN (requests, seen->requests);
-      f->upstream_connects += connects - MIN (connects, seen->connects);
-      f->upstream_reuses += reuses - MIN (reuses, seen->reuses);
-      f->upstream_failures += failures - MIN (failures, seen->failures);
-      seen->requests = requests, seen->connects = connects, seen->reuses = reuses, seen->failures = failures;
+      add_growth (&f->requests, requests, &seen->requests);
+      add_growth (&f->upstream_connects, connects, &seen->connects);
+      add_growth (&f->upstream_reuses, reuses, &seen->reuses);
+      add_growth (&f->upstream_failures, failures, &seen->failures);
+      take_tls (f, w, seen);
       if (json_object_has_member (w, "loop_lag_max_ms"))
         f->loop_lag_max_ms = MAX (f->loop_lag_max_ms, json_object_get_double_member (w, "loop_lag_max_ms"));
       const char *state = json_object_has_member (w, "state") ? json_object_get_string_member (w, "state") : "";

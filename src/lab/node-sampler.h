@@ -6,7 +6,7 @@
  * keeps what expectations need: the last figures, and the worst seen
  * (pending timers, per timer owner too, and loop lag). The node is one the
  * caller has just started: counts (respawns, reloads, requests, upstream
- * connects) are since it started, and a worker that was respawned counts
+ * connects, TLS handshakes) are since it started, and a worker that was respawned counts
  * again from zero, so nothing is counted twice. Workers publish ten times
  * a second: what a worker served in its last 100 ms before being killed
  * is not seen.
@@ -14,6 +14,8 @@
 #pragma once
 
 #include <glib.h>
+
+#include "lab/results.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +31,8 @@ typedef struct {
   guint64 upstream_connects;
   guint64 upstream_reuses;
   guint64 upstream_failures;  /* tries that failed: refused, broken, timed out */
+  guint64 tls_handshakes[PORTICO_NODE_TLS_SIDES][PORTICO_TRAFFIC_TLS_KINDS]; /* all workers,
+                                                   * during the run: /status "tls_handshakes" */
   guint timers_pending_max;   /* the most pending timers seen at once, all workers together */
   GHashTable *timers_by_owner_max; /* owner name -> GUINT_TO_POINTER (the most pending at once) */
   double loop_lag_max_ms;     /* the worst lag a worker reported */

@@ -1,6 +1,7 @@
 /* lab/results.c: the results model's life and its JSON report (see
  * results.h). */
 #include "lab/expect.h"
+#include "node/shm.h"
 
 #include <math.h>
 #include <string.h>
@@ -174,6 +175,10 @@ portico_variant_results_add_node (PorticoVariantResults *v, const char *node)
   n->workers_respawned = n->reloads = n->reload_failures = n->timers_pending_max = -1;
   n->upstream_connects = n->upstream_reuses = n->upstream_failures = n->requests = -1;
   n->loop_lag_max_ms = NAN;
+  for (guint side = 0; side < PORTICO_NODE_TLS_SIDES; side++) {
+    for (guint kind = 0; kind < PORTICO_TRAFFIC_TLS_KINDS; kind++)
+      n->tls_handshakes[side][kind] = -1;
+  }
   g_ptr_array_add (v->nodes, n);
   return n;
 }
@@ -311,6 +316,14 @@ portico_traffic_figures_errors (const PorticoTrafficFigures *f)
   return total;
 }
 
+G_STATIC_ASSERT (PORTICO_NODE_TLS_SIDES == PORTICO_SHM_TLS_SIDES);
+
+const char *
+portico_node_tls_side_name (PorticoNodeTlsSide side)
+{
+  return portico_shm_tls_side_name (side);
+}
+
 void
 portico_node_figures_set_owner_max (PorticoNodeFigures *n, const char *owner, gint64 max)
 {
@@ -381,6 +394,18 @@ add_status_classes (JsonBuilder *b, const guint64 status[6])
   json_builder_end_object (b);
 }
 
+/* "key": {"full": N, "resumed": N, "failed": N}, from @counts (the
+ * client's) or @known (a node's, -1 unknown). */
+static void
+add_tls_kinds (JsonBuilder *b, const char *key, const guint64 *counts, const gint64 *known)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_begin_object (b);
+  for (guint kind = 0; kind < PORTICO_TRAFFIC_TLS_KINDS; kind++)
+    add_count (b, portico_traffic_tls_kind_name (kind), counts ? (gint64) counts[kind] : known[kind]);
+  json_builder_end_object (b);
+}
+
 static void
 add_traffic_figures (JsonBuilder *b, const PorticoTrafficFigures *f)
 {
@@ -404,6 +429,7 @@ add_traffic_figures (JsonBuilder *b, const PorticoTrafficFigures *f)
     add_count (b, portico_traffic_error_name (k), (gint64) f->errors[k]);
   json_builder_end_object (b);
   add_count (b, "connections_opened", (gint64) f->connections_opened);
+  add_tls_kinds (b, "tls_handshakes", f->tls_handshakes, NULL);
   add_double (b, "duration_s", f->duration_s);
   add_double (b, "rps", f->rps);
   json_builder_set_member_name (b, "latency_ms");
@@ -449,6 +475,11 @@ add_node_figures (JsonBuilder *b, const PorticoNodeFigures *n)
   add_count (b, "upstream_reuses", n->upstream_reuses);
   add_count (b, "upstream_failures", n->upstream_failures);
   add_count (b, "requests", n->requests);
+  json_builder_set_member_name (b, "tls_handshakes");
+  json_builder_begin_object (b);
+  for (guint side = 0; side < PORTICO_NODE_TLS_SIDES; side++)
+    add_tls_kinds (b, portico_node_tls_side_name (side), NULL, n->tls_handshakes[side]);
+  json_builder_end_object (b);
   json_builder_end_object (b);
 }
 

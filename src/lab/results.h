@@ -39,8 +39,9 @@ typedef struct {
   guint64 requests;          /* started */
   guint64 completed;         /* answered whole (any status) */
   GArray *status;            /* PorticoStatusCount, by code, ascending */
-  guint64 errors[PORTICO_TRAFFIC_N_ERRORS]; /* by kind: connect, reset, timeout, protocol */
+  guint64 errors[PORTICO_TRAFFIC_N_ERRORS]; /* by kind: connect, reset, timeout, protocol, tls */
   guint64 connections_opened;
+  guint64 tls_handshakes[PORTICO_TRAFFIC_TLS_KINDS]; /* full, resumed, failed; 0 without TLS */
   double duration_s;         /* first start to last completion */
   double rps;                /* completed / duration_s; NAN when unknown */
   double p50_ms, p90_ms, p99_ms, p999_ms, max_ms; /* NAN when nothing completed */
@@ -51,6 +52,16 @@ typedef struct {
                               * the scenario's start, each entry placed at its whole
                               * starting second) */
 } PorticoTrafficFigures;
+
+/* The sides of a node's TLS handshake counters, as its admin API names
+ * them ("downstream", "upstream"); their kinds are PorticoTrafficTlsKind. */
+typedef enum {
+  PORTICO_NODE_TLS_DOWNSTREAM = 0, /* with clients, on TLS listeners */
+  PORTICO_NODE_TLS_UPSTREAM,       /* with https services */
+  PORTICO_NODE_TLS_SIDES,
+} PorticoNodeTlsSide;
+
+const char *portico_node_tls_side_name (PorticoNodeTlsSide side);
 
 /* Gateway-side figures of one node, from its admin API and shared memory,
  * taken at the end of the run (maxima over the samples taken during it).
@@ -67,6 +78,7 @@ typedef struct {
   gint64 upstream_reuses;      /* requests sent on a pooled connection */
   gint64 upstream_failures;    /* tries to targets that failed: refused, broken, timed out */
   gint64 requests;             /* requests the node's workers served */
+  gint64 tls_handshakes[PORTICO_NODE_TLS_SIDES][PORTICO_TRAFFIC_TLS_KINDS]; /* by side and kind */
 } PorticoNodeFigures;
 
 /* One span of the traced request: a phase, a module's handler, the

@@ -80,6 +80,41 @@ ms (double v)
   return isnan (v) ? g_strdup ("-") : g_strdup_printf ("%.1f", v);
 }
 
+/* "4 full, 2496 resumed, 0 failed"; NULL when there were none (or unknown). */
+static char *
+handshakes_text (gint64 full, gint64 resumed, gint64 failed)
+{
+  if (full <= 0 && resumed <= 0 && failed <= 0)
+    return NULL;
+  return g_strdup_printf ("%" G_GINT64_FORMAT " full, %" G_GINT64_FORMAT " resumed, %" G_GINT64_FORMAT " failed",
+                          full, resumed, failed);
+}
+
+/* The TLS handshakes of a variant, when it had any: the client's, then
+ * each node's by side. */
+static void
+print_handshakes (const PorticoVariantResults *v)
+{
+  const guint64 *c = v->overall->tls_handshakes;
+  g_autofree char *client = handshakes_text ((gint64) c[PORTICO_TRAFFIC_TLS_FULL], (gint64) c[PORTICO_TRAFFIC_TLS_RESUMED],
+                                             (gint64) c[PORTICO_TRAFFIC_TLS_FAILED]);
+  if (client != NULL)
+    g_print ("%-12s tls handshakes, client: %s\n", v->variant, client);
+  for (guint n = 0; n < v->nodes->len; n++)
+    {
+      const PorticoNodeFigures *f = g_ptr_array_index (v->nodes, n);
+      for (guint side = 0; side < PORTICO_NODE_TLS_SIDES; side++)
+        {
+          const gint64 *k = f->tls_handshakes[side];
+          g_autofree char *text = handshakes_text (k[PORTICO_TRAFFIC_TLS_FULL], k[PORTICO_TRAFFIC_TLS_RESUMED],
+                                                   k[PORTICO_TRAFFIC_TLS_FAILED]);
+          if (text != NULL)
+            g_print ("%-12s tls handshakes, node %s %s: %s\n", v->variant, f->node, portico_node_tls_side_name (side),
+                     text);
+        }
+    }
+}
+
 static void
 print_report (const PorticoScenario *sc, const PorticoResults *results, GPtrArray *outcomes, gboolean all_ok)
 {
@@ -107,6 +142,7 @@ print_report (const PorticoScenario *sc, const PorticoResults *results, GPtrArra
                    v->variant, f->node, f->requests, f->workers_respawned, f->reloads, f->upstream_connects,
                    f->timers_pending_max, f->loop_lag_max_ms);
         }
+      print_handshakes (v);
       for (guint e = 0; e < v->events->len; e++)
         {
           const PorticoEventRecord *r = g_ptr_array_index (v->events, e);

@@ -1,5 +1,10 @@
 /* runner.c: one scenario run, variant by variant (see runner.h).
  *
+ * A scenario with TLS (a node's node.tls, a service's tls) gets its
+ * certificates first (lab/lab-pki.h), in the run's directory: the mocks
+ * serve them, the nodes' configs name them, and the traffic, the nodes
+ * towards https mocks and the runner's own probes trust the run's CA.
+ *
  * Start order follows what each party must know: mocks first (they know
  * nothing), then the links towards services, then the nodes (their configs
  * name the services, or the links in front of them; a node naming another
@@ -68,6 +73,8 @@ typedef struct {
   GMainLoop *main_loop;
   SoupSession *session;
   char *dir;
+  PorticoLabPki *pki;            /* NULL: no TLS in the scenario */
+  PorticoTlsClient *tls_client;  /* the traffic's, trusting the run's CA */
   GHashTable *mocks;   /* "NAME#I" -> RunMock* */
   GPtrArray *links;    /* RunLink* */
   GPtrArray *nodes;    /* RunNode*, the scenario's order */
@@ -216,6 +223,12 @@ start_mocks (Run *run, GError **error)
           g_ptr_array_add (argv, "mock");
           for (char **a = args; *a; a++)
             g_ptr_array_add (argv, *a);
+          if (svc->tls)
+            {
+              const char *tls_args[] = { "--tls-cert", run->pki->cert_path, "--tls-key", run->pki->key_path };
+              for (guint a = 0; a < G_N_ELEMENTS (tls_args); a++)
+                g_ptr_array_add (argv, (gpointer) tls_args[a]);
+            }
           g_ptr_array_add (argv, NULL);
           g_autofree char *key = g_strdup_printf ("%s#%u", svc->name, k);
           g_autofree char *name = g_strdup_printf ("service %s", key);
@@ -236,11 +249,15 @@ start_mocks (Run *run, GError **error)
   return TRUE;
 }
 
-/* The rendered config, with this run's fixed listen and admin addresses. */
+/* The rendered config, with this run's fixed listen and admin addresses
+ * (a TLS listener for a tls node), and the run's TLS applied. */
 static char *
 node_config_text (Run *run, RunNode *n, JsonNode *config, GError **error)
 {
-  g_autofree char *text = portico_scenario_render_config (run->sc, n->node, config, resolve, run, error);
+  g_autoptr (JsonNode) with_tls =
+    run->pki ? portico_scenario_config_tls (run->sc, n->node, config ? config : n->node->config, run->pki) : NULL;
+  g_autofree char *text =
+    portico_scenario_render_config (run->sc, n->node, with_tls ? with_tls : config, resolve, run, error);
   if (text == NULL)
     return NULL;
   g_autoptr (JsonNode) root = json_from_string (text, error);
@@ -257,7 +274,15 @@ node_config_text (Run *run, RunNode *n, JsonNode *config, GError **error)
   g_free (n->trace_token);
   n->trace_token = g_strdup (json_object_get_string_member (node, "trace_token"));
   JsonArray *listen = json_array_new ();
-  json_array_add_string_element (listen, n->listen);
+  if (n->node->tls)
+    {
+      JsonObject *entry = json_object_new ();
+      json_object_set_string_member (entry, "address", n->listen);
+      json_object_set_boolean_member (entry, "ssl", TRUE);
+      json_array_add_object_element (listen, entry);
+    }
+  else
+    json_array_add_string_element (listen, n->listen);
   json_object_set_array_member (node, "listen", listen);
   json_object_set_string_member (node, "admin_listen", n->admin);
   return json_to_string (root, TRUE);
@@ -379,6 +404,8 @@ prepare_traffic (Run *run, GError **error)
         .keepalive = st->keepalive,
         .timeout_ms = st->timeout_ms,
         .count_headers = run->sc->count_headers,
+        .tls = find_node (run, st->to)->node->tls ? run->tls_client : NULL,
+        .tls_no_resume = !st->tls_resume,
       };
       g_autoptr (GPtrArray) headers = g_ptr_array_new_with_free_func (g_free);
       for (guint h = 0; h < st->headers->len; h++)
@@ -668,6 +695,7 @@ copy_traffic_figures (PorticoTrafficFigures *f, const PorticoTrafficResult *r)
   for (int e = 0; e < PORTICO_TRAFFIC_N_ERRORS; e++)
     f->errors[e] = r->errors[e];
   f->connections_opened = r->connections_opened;
+  memcpy (f->tls_handshakes, r->tls_handshakes, sizeof f->tls_handshakes);
   f->duration_s = r->duration_s;
   f->rps = r->duration_s > 0 ? (double) r->completed / r->duration_s : NAN;
   gboolean any = r->completed > 0;
@@ -705,6 +733,8 @@ add_overall (PorticoTrafficFigures *all, const PorticoTrafficFigures *f)
   for (int e = 0; e < PORTICO_TRAFFIC_N_ERRORS; e++)
     all->errors[e] += f->errors[e];
   all->connections_opened += f->connections_opened;
+  for (int k = 0; k < PORTICO_TRAFFIC_TLS_KINDS; k++)
+    all->tls_handshakes[k] += f->tls_handshakes[k];
   all->duration_s = MAX (all->duration_s, f->duration_s);
   all->rps = all->duration_s > 0 ? (double) all->completed / all->duration_s : NAN;
 #define WORST(field) all->field = isnan (all->field) || f->field > all->field ? f->field : all->field
@@ -798,6 +828,9 @@ collect (Run *run)
       f->upstream_reuses = (gint64) s->upstream_reuses;
       f->upstream_failures = (gint64) s->upstream_failures;
       f->requests = (gint64) s->requests;
+      for (guint side = 0; side < PORTICO_NODE_TLS_SIDES; side++)
+        for (guint kind = 0; kind < PORTICO_TRAFFIC_TLS_KINDS; kind++)
+          f->tls_handshakes[side][kind] = (gint64) s->tls_handshakes[side][kind];
       GHashTableIter it;
       gpointer key, value;
       g_hash_table_iter_init (&it, s->timers_by_owner_max);
@@ -846,7 +879,8 @@ probe_message (Run *run, const PorticoScenarioTraffic *st, GError **error)
   const char *address = traffic_address (run, st, error);
   if (address == NULL)
     return NULL;
-  g_autofree char *uri = g_strdup_printf ("http://%s%s", address, st->path);
+  g_autofree char *uri =
+    g_strdup_printf ("%s://%s%s", find_node (run, st->to)->node->tls ? "https" : "http", address, st->path);
   SoupMessage *msg = soup_message_new (st->method, uri);
   if (msg == NULL)
     {
@@ -1081,11 +1115,31 @@ run_clear (Run *run)
   g_ptr_array_free (run->traffic, TRUE);
   g_array_free (run->timers, TRUE);
   g_array_free (run->idle_fds, TRUE);
+  if (run->tls_client != NULL)
+    portico_tls_client_free (run->tls_client);
+  portico_lab_pki_free (run->pki);
   g_rmdir (run->dir);
   g_free (run->dir);
   g_object_unref (run->session);
   g_main_loop_unref (run->main_loop);
   portico_loop_free (run->loop);
+}
+
+/* The run's certificates, the traffic's client context, and the probes'
+ * trust in the run's CA. */
+static gboolean
+tls_setup (Run *run, GError **error)
+{
+  if ((run->pki = portico_lab_pki_new (run->dir, error)) == NULL)
+    return FALSE;
+  PorticoTlsClientOptions options = { .verify = TRUE, .ca_pem = run->pki->ca_pem };
+  if ((run->tls_client = portico_tls_client_new (&options, error)) == NULL)
+    return FALSE;
+  g_autoptr (GTlsDatabase) database = g_tls_file_database_new (run->pki->ca_path, error);
+  if (database == NULL)
+    return FALSE;
+  soup_session_set_tls_database (run->session, database);
+  return TRUE;
 }
 
 static gboolean
@@ -1109,7 +1163,7 @@ run_variant (const PorticoScenario *sc, const PorticoRunOptions *options, Portic
   };
   /* The probes send what the traffic sends: no Accept-Encoding of libsoup's own. */
   soup_session_remove_feature_by_type (run.session, SOUP_TYPE_CONTENT_DECODER);
-  gboolean ok = run.dir != NULL;
+  gboolean ok = run.dir != NULL && (!portico_scenario_uses_tls (sc) || tls_setup (&run, error));
   for (guint i = 0; ok && i < sc->nodes->len; i++)
     {
       RunNode *n = g_new0 (RunNode, 1);

@@ -371,6 +371,153 @@ portico_scenario_json_path_set (JsonNode *root, const char *path, JsonNode *valu
 
 /* ---- what the runner needs ------------------------------------------------------------------ */
 
+gboolean
+portico_scenario_uses_tls (const PorticoScenario *s)
+{
+  for (guint i = 0; i < s->nodes->len; i++) {
+    if (((PorticoScenarioNode *) g_ptr_array_index (s->nodes, i))->tls)
+      return TRUE;
+  }
+  for (guint i = 0; i < s->services->len; i++) {
+    if (((PorticoScenarioService *) g_ptr_array_index (s->services, i))->tls)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* A LookupFunc that notes in *@data whether the party named listens with TLS. */
+static char *
+tls_lookup (const PorticoScenario *s, PorticoPartyKind kind, const char *name, guint instance,
+            gpointer data, char **problem)
+{
+  gboolean *tls = data;
+
+  if (kind == PORTICO_PARTY_NODE)
+    *tls = *tls || portico_scenario_find_node (s, name)->tls;
+  else
+    *tls = *tls || portico_scenario_find_service (s, name)->tls;
+  return g_strdup ("");
+}
+
+/* Whether @text names, by a placeholder, a party that listens with TLS. */
+static gboolean
+names_tls_party (const PorticoScenario *s, const char *text)
+{
+  gboolean tls = FALSE;
+  g_autofree char *problem = NULL;
+  g_autofree char *expanded = text ? expand_string (s, text, tls_lookup, &tls, &problem) : NULL;
+
+  return tls;
+}
+
+static const char *
+string_member (JsonObject *object, const char *key)
+{
+  JsonNode *node = object ? portico_json_member (object, key) : NULL;
+
+  return node ? portico_json_string (node) : NULL;
+}
+
+static JsonArray *
+array_member (JsonObject *object, const char *key)
+{
+  JsonNode *node = object ? portico_json_member (object, key) : NULL;
+
+  return node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+}
+
+static JsonObject *
+object_element (JsonArray *array, guint i)
+{
+  JsonNode *node = json_array_get_element (array, i);
+
+  return JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+/* Whether @service (of @config's "services") reaches a TLS party: by its
+ * url's host, or by a target of the upstream its host names. */
+static gboolean
+service_reaches_tls (const PorticoScenario *s, JsonObject *config, JsonObject *service)
+{
+  const char *url = string_member (service, "url"), *host = string_member (service, "host");
+  JsonArray *upstreams = array_member (config, "upstreams");
+
+  if (url)
+    return names_tls_party (s, url);
+  if (names_tls_party (s, host))
+    return TRUE;
+  for (guint i = 0; host && upstreams && i < json_array_get_length (upstreams); i++) {
+    JsonObject *upstream = object_element (upstreams, i);
+    JsonArray *targets = array_member (upstream, "targets");
+
+    if (g_strcmp0 (string_member (upstream, "name"), host) != 0)
+      continue;
+    for (guint t = 0; targets && t < json_array_get_length (targets); t++) {
+      if (names_tls_party (s, string_member (object_element (targets, t), "target")))
+        return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+static void
+service_use_tls (JsonObject *service, const char *ca_path)
+{
+  const char *url = string_member (service, "url");
+  JsonNode *verify = portico_json_member (service, "tls_verify");
+  JsonArray *cas;
+
+  if (url && g_str_has_prefix (url, "http://")) {
+    g_autofree char *https = g_strconcat ("https://", url + strlen ("http://"), NULL);
+
+    json_object_set_string_member (service, "url", https);
+  } else if (!url) {
+    json_object_set_string_member (service, "protocol", "https");
+  }
+  if (portico_json_member (service, "ca_certificates") ||
+      (verify && JSON_NODE_HOLDS_VALUE (verify) &&
+       json_node_get_value_type (verify) == G_TYPE_BOOLEAN && !json_node_get_boolean (verify)))
+    return;
+  cas = json_array_new ();
+  json_array_add_string_element (cas, ca_path);
+  json_object_set_array_member (service, "ca_certificates", cas);
+}
+
+JsonNode *
+portico_scenario_config_tls (const PorticoScenario *s, const PorticoScenarioNode *node,
+                             JsonNode *config, const PorticoLabPki *pki)
+{
+  JsonNode *copy = portico_scenario_deep_copy (config);
+  JsonObject *root = JSON_NODE_HOLDS_OBJECT (copy) ? json_node_get_object (copy) : NULL;
+  JsonArray *services = array_member (root, "services");
+  JsonNode *section = root ? portico_json_member (root, "node") : NULL;
+
+  for (guint i = 0; services && i < json_array_get_length (services); i++) {
+    JsonObject *service = object_element (services, i);
+
+    if (service && service_reaches_tls (s, root, service))
+      service_use_tls (service, pki->ca_path);
+  }
+  if (node->tls && root) {
+    JsonArray *certificates = array_member (root, "certificates");
+    JsonObject *lab = json_object_new ();
+
+    if (!certificates) {
+      certificates = json_array_new ();
+      json_object_set_array_member (root, "certificates", certificates);
+    }
+    json_object_set_string_member (lab, "id", "portico-lab");
+    json_object_set_string_member (lab, "cert_path", pki->cert_path);
+    json_object_set_string_member (lab, "key_path", pki->key_path);
+    json_array_add_object_element (certificates, lab);
+    if (section && JSON_NODE_HOLDS_OBJECT (section) &&
+        !portico_json_member (json_node_get_object (section), "ssl_default_certificate"))
+      json_object_set_string_member (json_node_get_object (section), "ssl_default_certificate",
+                                     "portico-lab");
+  }
+  return copy;
+}
+
 GStrv
 portico_scenario_mock_argv (const PorticoScenarioService *service, guint instance)
 {

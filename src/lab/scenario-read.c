@@ -234,7 +234,7 @@ load_mock (PorticoJsonReader *r, JsonObject *service, PorticoScenarioMock *mock)
 void
 portico_scenario_load_services (PorticoScenarioLoader *ld, JsonObject *root)
 {
-  static const char *const keys[] = { "mock", "instances", NULL };
+  static const char *const keys[] = { "mock", "instances", "tls", NULL };
   JsonObject *services = NULL;
   GList *names;
 
@@ -257,6 +257,7 @@ portico_scenario_load_services (PorticoScenarioLoader *ld, JsonObject *root)
                                                  keys))) {
       portico_json_reader_get_uint (ld->r, object, "instances", 1, MAX_INSTANCES,
                                     &service->instances);
+      portico_json_reader_get_bool (ld->r, object, "tls", &service->tls);
       load_mock (ld->r, object, &service->mock);
     }
     if (portico_scenario_check_name (ld->r, NULL, l->data))
@@ -281,7 +282,8 @@ set_default (JsonObject *object, const char *key, JsonNode *value)
 }
 
 /* A node's config with the scenario's defaults: every node picks free
- * ports, so that nodes never clash with each other or with the machine. */
+ * ports, so that nodes never clash with each other or with the machine.
+ * node.tls is the lab's, not the gateway's: read by add_node(), taken out. */
 static JsonNode *
 node_config_new (JsonNode *written)
 {
@@ -301,6 +303,7 @@ node_config_new (JsonNode *written)
     set_default (node, "listen", json_node_init_array (json_node_alloc (), listen));
     json_array_unref (listen);
     set_default (node, "admin_listen", json_node_init_string (json_node_alloc (), "127.0.0.1:0"));
+    json_object_remove_member (node, "tls");
   }
   return config;
 }
@@ -309,13 +312,20 @@ static void
 add_node (PorticoScenarioLoader *ld, const char *name, const char *json_path, JsonNode *written)
 {
   PorticoScenarioNode *node;
+  JsonObject *object;
+  JsonNode *section;
 
-  if (!portico_json_reader_as_object (ld->r, written, NULL))
+  if (!(object = portico_json_reader_as_object (ld->r, written, NULL)))
     return;
   node = g_new0 (PorticoScenarioNode, 1);
   node->name = g_strdup (name);
   node->json_path = g_strdup (json_path);
   node->config = node_config_new (written);
+  if ((section = portico_json_member (object, "node")) && JSON_NODE_HOLDS_OBJECT (section)) {
+    portico_json_reader_push_key (ld->r, "node");
+    portico_json_reader_get_bool (ld->r, json_node_get_object (section), "tls", &node->tls);
+    portico_json_reader_pop (ld->r);
+  }
   g_ptr_array_add (ld->s->nodes, node);
 }
 
@@ -449,7 +459,7 @@ load_traffic_entry (PorticoJsonReader *r, JsonNode *element, gpointer data)
 {
   static const char *const keys[] = { "name", "consumer", "to", "method", "path", "headers",
                                       "body", "concurrency", "rate", "start_s", "duration_s",
-                                      "count", "keepalive", "timeout_ms", NULL };
+                                      "count", "keepalive", "timeout_ms", "tls_resume", NULL };
   PorticoScenarioLoader *ld = data;
   PorticoScenarioTraffic *t = g_new0 (PorticoScenarioTraffic, 1);
   PorticoScenarioNode *to;
@@ -460,6 +470,7 @@ load_traffic_entry (PorticoJsonReader *r, JsonNode *element, gpointer data)
 
   t->name = g_strdup_printf ("traffic[%u]", ld->s->traffic->len);
   t->keepalive = TRUE;
+  t->tls_resume = TRUE;
   t->timeout_ms = 10000;
   t->duration_s = NAN;
   t->headers = g_ptr_array_new_with_free_func (header_free);
@@ -522,6 +533,7 @@ load_traffic_entry (PorticoJsonReader *r, JsonNode *element, gpointer data)
     t->count = (guint64) count;
   portico_json_reader_get_bool (r, object, "keepalive", &t->keepalive);
   portico_json_reader_get_uint (r, object, "timeout_ms", 1, MAX_MS, &t->timeout_ms);
+  portico_json_reader_get_bool (r, object, "tls_resume", &t->tls_resume);
 }
 
 /* The scenario lasts duration_s, or as long as its longest traffic entry;

@@ -21,6 +21,7 @@
 #include <json-glib/json-glib.h>
 
 #include "lab/expect.h"
+#include "lab/lab-pki.h"
 #include "lab/link.h"
 
 G_BEGIN_DECLS
@@ -54,6 +55,8 @@ typedef struct {
                       * defaults filled in: _format_version "1", node.listen
                       * ["127.0.0.1:0"], node.admin_listen "127.0.0.1:0" */
   guint workers;     /* node.workers as loaded (0: one per CPU) */
+  gboolean tls;      /* node.tls, the lab's own key (not in @config): the runner
+                      * makes the node's listener a TLS one, with the run's certificate */
 } PorticoScenarioNode;
 
 /* What a mock service answers (the options of `portico mock`). */
@@ -72,6 +75,7 @@ typedef struct {
   char *name;
   PorticoScenarioMock mock;
   guint instances;     /* 1-64, default 1: each one a mock process of its own */
+  gboolean tls;        /* serves HTTPS with the run's certificate */
 } PorticoScenarioService;
 
 /* What a link does to the bytes that cross it (lab/link.h). */
@@ -115,6 +119,7 @@ typedef struct {
   guint64 count;       /* 0: no limit but the duration */
   gboolean keepalive;  /* default TRUE */
   guint timeout_ms;    /* default 10000 */
+  gboolean tls_resume; /* default TRUE: to a TLS node, offer the last session again */
 } PorticoScenarioTraffic;
 
 typedef enum {
@@ -240,6 +245,22 @@ char *portico_scenario_render_config (const PorticoScenario *scenario,
                                       const PorticoScenarioNode *node, JsonNode *config,
                                       PorticoScenarioResolveFunc resolve, gpointer data,
                                       GError **error);
+
+/* Whether a node or a service of @scenario speaks TLS: the run needs
+ * certificates (lab/lab-pki.h). */
+gboolean portico_scenario_uses_tls (const PorticoScenario *scenario);
+
+/* @config (a node's, placeholders kept; not changed) with the lab's TLS
+ * applied, as a new node: when @node is tls, the run's certificate from
+ * @pki ("portico-lab") added to "certificates" and made the node's
+ * ssl_default_certificate unless it names one (the runner makes the
+ * listener); and each of its services that reaches a TLS party by a
+ * placeholder (its url's host, or a target of the upstream its host names,
+ * being a tls mock service or node) made https ("http://" becomes
+ * "https://"; a service without url gets "protocol": "https"), trusting
+ * @pki's CA unless it has ca_certificates or tls_verify false. */
+JsonNode *portico_scenario_config_tls (const PorticoScenario *scenario, const PorticoScenarioNode *node,
+                                       JsonNode *config, const PorticoLabPki *pki);
 
 /* The arguments of `portico mock` (after "mock") for instance @instance
  * of @service: --listen 127.0.0.1:0, --name NAME (NAME.I when there are

@@ -39,19 +39,20 @@ cli_on_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* "http://HOST[:PORT]/PATH" (or without the scheme) into an address with a
- * port and the path to send. */
+/* "http[s]://HOST[:PORT]/PATH" (or without the scheme: http) into an
+ * address with a port and the path to send; *@tls for https. */
 static gboolean
-cli_parse_url (const char *url, PorticoTrafficSpec *spec, GError **error)
+cli_parse_url (const char *url, PorticoTrafficSpec *spec, gboolean *tls, GError **error)
 {
-  const char *rest = g_str_has_prefix (url, "http://") ? url + 7 : url;
+  *tls = g_str_has_prefix (url, "https://");
+  const char *rest = *tls ? url + 8 : g_str_has_prefix (url, "http://") ? url + 7 : url;
   if (strstr (rest, "://") != NULL)
-    return invalid (error, "%s: only http:// URLs", url);
+    return invalid (error, "%s: only http:// and https:// URLs", url);
   const char *slash = strchr (rest, '/');
   g_autofree char *authority = slash ? g_strndup (rest, (gsize) (slash - rest)) : g_strdup (rest);
   const char *bracket = strrchr (authority, ']');
   gboolean has_port = strchr (bracket ? bracket : authority, ':') != NULL;
-  spec->address = has_port ? g_steal_pointer (&authority) : g_strconcat (authority, ":80", NULL);
+  spec->address = has_port ? g_steal_pointer (&authority) : g_strconcat (authority, *tls ? ":443" : ":80", NULL);
   spec->path = g_strdup (slash ? slash : "/");
   return TRUE;
 }
@@ -64,8 +65,8 @@ cli_print_text (const PorticoTrafficSpec *spec, const PorticoTrafficResult *r)
     g_print ("traffic: closed loop, %u connections", spec->concurrency);
   else
     g_print ("traffic: open loop, %.0f requests/s", spec->rate);
-  g_print (", %s, %s http://%s%s\n", spec->keepalive ? "keep-alive" : "a connection per request", spec->method,
-           spec->address, spec->path);
+  g_print (", %s, %s %s://%s%s\n", spec->keepalive ? "keep-alive" : "a connection per request", spec->method,
+           spec->tls ? "https" : "http", spec->address, spec->path);
   g_print ("  requests     %" G_GUINT64_FORMAT " started, %" G_GUINT64_FORMAT " completed, %" G_GUINT64_FORMAT
            " not started, in %.2f s\n", r->started, r->completed, r->not_started, r->duration_s);
   g_print ("  status      ");
@@ -84,6 +85,11 @@ cli_print_text (const PorticoTrafficSpec *spec, const PorticoTrafficResult *r)
     g_print ("  start lag    mean %.3f ms, max %.3f ms\n", r->start_lag_mean_ms, r->start_lag_max_ms);
   g_print ("  connections  %" G_GUINT64_FORMAT " opened; %" G_GUINT64_FORMAT " bytes received\n",
            r->connections_opened, r->bytes_received);
+  if (spec->tls != NULL)
+    g_print ("  tls          %" G_GUINT64_FORMAT " full, %" G_GUINT64_FORMAT " resumed, %" G_GUINT64_FORMAT
+             " failed handshakes%s\n", r->tls_handshakes[PORTICO_TRAFFIC_TLS_FULL],
+             r->tls_handshakes[PORTICO_TRAFFIC_TLS_RESUMED], r->tls_handshakes[PORTICO_TRAFFIC_TLS_FAILED],
+             spec->tls_no_resume ? " (no session offered)" : "");
   g_print ("Requests/sec: %.2f\n", rps);
 }
 
@@ -139,6 +145,11 @@ cli_print_json (const PorticoTrafficResult *r)
   for (int e = 0; e < PORTICO_TRAFFIC_N_ERRORS; e++)
     cli_member_u64 (b, portico_traffic_error_name (e), r->errors[e]);
   json_builder_end_object (b);
+  json_builder_set_member_name (b, "tls_handshakes");
+  json_builder_begin_object (b);
+  for (int k = 0; k < PORTICO_TRAFFIC_TLS_KINDS; k++)
+    cli_member_u64 (b, portico_traffic_tls_kind_name (k), r->tls_handshakes[k]);
+  json_builder_end_object (b);
   json_builder_set_member_name (b, "status");
   json_builder_begin_object (b);
   for (int code = 0; code < N_STATUS; code++)
@@ -179,8 +190,8 @@ portico_traffic_cli_main (int argc, char **argv)
   int connections = 0, timeout_ms = 10000, max_connections = 10000;
   double rate = 0, duration = 0;
   gint64 count = 0;
-  gboolean no_keepalive = FALSE, json = FALSE;
-  g_autofree char *method = NULL, *body = NULL;
+  gboolean no_keepalive = FALSE, json = FALSE, insecure = FALSE, no_resume = FALSE, tls = FALSE;
+  g_autofree char *method = NULL, *body = NULL, *cacert = NULL, *ca_pem = NULL;
   g_auto (GStrv) headers = NULL, count_headers = NULL;
   GOptionEntry entries[] = {
     { "connections", 'c', 0, G_OPTION_ARG_INT, &connections, "Closed loop: N connections (default 10)", "N" },
@@ -195,6 +206,10 @@ portico_traffic_cli_main (int argc, char **argv)
     { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "Open loop: connection cap", "N" },
     { "count-header", 0, 0, G_OPTION_ARG_STRING_ARRAY, &count_headers, "Count answers with this header", "NAME" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the figures as JSON", NULL },
+    { "insecure", 'k', 0, G_OPTION_ARG_NONE, &insecure, "https: accept any certificate", NULL },
+    { "cacert", 0, 0, G_OPTION_ARG_FILENAME, &cacert, "https: trust these CAs (PEM), not the system's", "FILE" },
+    { "no-tls-resume", 0, 0, G_OPTION_ARG_NONE, &no_resume,
+      "https: offer no session, a full handshake per connection", NULL },
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("URL - Portico's load generator");
@@ -202,8 +217,9 @@ portico_traffic_cli_main (int argc, char **argv)
   PorticoTrafficSpec spec = { 0 };
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error) || argc != 2 ||
-      !cli_parse_url (argv[1], &spec, &error) || connections < 0 || timeout_ms < 0 || max_connections < 0 ||
-      duration < 0 || duration > G_MAXUINT / 1000.0 || count < 0)
+      !cli_parse_url (argv[1], &spec, &tls, &error) ||
+      (cacert != NULL && !g_file_get_contents (cacert, &ca_pem, NULL, &error)) || connections < 0 ||
+      timeout_ms < 0 || max_connections < 0 || duration < 0 || duration > G_MAXUINT / 1000.0 || count < 0)
     {
       g_printerr ("portico traffic: %s\n", error ? error->message : "usage: portico traffic [OPTIONS] URL");
       portico_traffic_spec_clear (&spec);
@@ -236,12 +252,17 @@ portico_traffic_cli_main (int argc, char **argv)
       lim.rlim_cur = lim.rlim_max;
       setrlimit (RLIMIT_NOFILE, &lim);
     }
+  PorticoTlsClientOptions tls_options = { .verify = !insecure, .ca_pem = ca_pem };
+  PorticoTlsClient *tls_client = tls ? portico_tls_client_new (&tls_options, &error) : NULL;
+  spec.tls = tls_client;
+  spec.tls_no_resume = no_resume;
   PorticoLoop *loop = portico_loop_new (NULL, PORTICO_EVENT_BACKEND_EPOLL);
-  PorticoTraffic *t = portico_traffic_new (loop, &spec, &error);
+  PorticoTraffic *t = tls && tls_client == NULL ? NULL : portico_traffic_new (loop, &spec, &error);
   if (t == NULL)
     {
       g_printerr ("portico traffic: %s\n", error->message);
       portico_traffic_spec_clear (&spec);
+      portico_tls_client_free (tls_client);
       portico_loop_free (loop);
       return 2;
     }
@@ -261,6 +282,7 @@ portico_traffic_cli_main (int argc, char **argv)
     cli_print_text (&spec, r);
   portico_traffic_free (t);
   portico_traffic_spec_clear (&spec);
+  portico_tls_client_free (tls_client);
   portico_loop_free (loop);
   return 0;
 }

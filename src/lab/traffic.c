@@ -1,10 +1,11 @@
 /* traffic.c: the lab's load generator (see traffic.h).
  *
  * One TrafficConn per connection, a small state machine driven by its
- * socket's edge-triggered events: connecting -> sending -> head -> body ->
- * (next request, idle, or closed). The closed loop starts a request when
- * one ends; the open loop's rate timer starts them when they are due. The
- * request bytes are built once and copied into each connection's output.
+ * socket's edge-triggered events: connecting -> (TLS handshake) -> sending
+ * -> head -> body -> (next request, idle, or closed). The closed loop
+ * starts a request when one ends; the open loop's rate timer starts them
+ * when they are due. The request bytes are built once and copied into each
+ * connection's output.
  */
 #include "lab/traffic.h"
 
@@ -25,6 +26,7 @@
 #include "http/http-parser.h"
 #include "net/conn.h"
 #include "net/sock.h"
+#include "node/shm.h"
 
 #define SAMPLES_MAX 1000000
 #define SEND_PIECE (64 * 1024) /* bounds the output buffer of a big upload */
@@ -34,7 +36,7 @@
 
 #define CONTAINER(ptr, type, member) ((type *) (void *) ((char *) (ptr) - G_STRUCT_OFFSET (type, member)))
 
-typedef enum { C_CONNECTING, C_SENDING, C_HEAD, C_BODY, C_IDLE } TrafficConnState;
+typedef enum { C_CONNECTING, C_HANDSHAKE, C_SENDING, C_HEAD, C_BODY, C_IDLE } TrafficConnState;
 
 typedef enum { READ_AGAIN, READ_DONE, READ_FAILED } ReadOutcome;
 
@@ -85,6 +87,7 @@ struct _PorticoTraffic {
 
   guint64 started_n, not_started, completed, errors[PORTICO_TRAFFIC_N_ERRORS];
   guint64 connections_opened, bytes_received;
+  guint64 tls_handshakes[PORTICO_TRAFFIC_TLS_KINDS];
   guint64 status_counts[N_STATUS];
   guint64 headers_seen[MAX_COUNT_HEADERS];
   guint64 lat_sum_us, lat_max_us, lag_sum_us, lag_max_us, lag_n;
@@ -96,13 +99,21 @@ struct _PorticoTraffic {
   PorticoTrafficResult result;
 };
 
-static const char *error_names[PORTICO_TRAFFIC_N_ERRORS] = { "connect", "reset", "timeout", "protocol" };
+static const char *error_names[PORTICO_TRAFFIC_N_ERRORS] = { "connect", "reset", "timeout", "protocol", "tls" };
 
 const char *
 portico_traffic_error_name (PorticoTrafficError e)
 {
   g_return_val_if_fail (e < PORTICO_TRAFFIC_N_ERRORS, "unknown");
   return error_names[e];
+}
+
+G_STATIC_ASSERT (PORTICO_TRAFFIC_TLS_KINDS == PORTICO_SHM_TLS_KINDS);
+
+const char *
+portico_traffic_tls_kind_name (PorticoTrafficTlsKind k)
+{
+  return portico_shm_tls_kind_name (k);
 }
 
 /* --- figures --- */
@@ -320,7 +331,7 @@ slot_next (PorticoTraffic *t, TrafficConn *c, PorticoTrafficError error, gint64 
       start_request (t, c, now_us);
       return TRUE;
     }
-  if (error == PORTICO_TRAFFIC_ERR_CONNECT)
+  if (error == PORTICO_TRAFFIC_ERR_CONNECT || error == PORTICO_TRAFFIC_ERR_TLS)
     schedule_retry (t);
   else
     start_request (t, NULL, now_us);
@@ -490,6 +501,43 @@ conn_read (TrafficConn *c)
     }
 }
 
+/* Starts TLS on a connection just established: FALSE after failing it. */
+static gboolean
+conn_start_tls (TrafficConn *c)
+{
+  PorticoTraffic *t = c->t;
+  /* No peer key, no session offered: every handshake a full one. */
+  const char *peer = t->spec.tls_no_resume ? NULL : t->address.text;
+  if (!portico_conn_tls_client (&c->conn, t->spec.tls, t->spec.tls_name, peer))
+    {
+      t->tls_handshakes[PORTICO_TRAFFIC_TLS_FAILED]++;
+      conn_fail (c, PORTICO_TRAFFIC_ERR_TLS);
+      return FALSE;
+    }
+  c->state = C_HANDSHAKE;
+  return TRUE;
+}
+
+/* Advances the handshake: FALSE while it waits, or after failing the
+ * connection. */
+static gboolean
+conn_handshake (TrafficConn *c)
+{
+  PorticoTraffic *t = c->t;
+  PorticoIoResult io = portico_conn_handshake (&c->conn);
+  if (io == PORTICO_IO_AGAIN)
+    return FALSE;
+  if (io != PORTICO_IO_OK)
+    {
+      t->tls_handshakes[PORTICO_TRAFFIC_TLS_FAILED]++;
+      conn_fail (c, PORTICO_TRAFFIC_ERR_TLS);
+      return FALSE;
+    }
+  t->tls_handshakes[portico_tls_resumed (c->conn.tls) ? PORTICO_TRAFFIC_TLS_RESUMED : PORTICO_TRAFFIC_TLS_FULL]++;
+  c->state = C_SENDING;
+  return TRUE;
+}
+
 static void
 conn_run (TrafficConn *c)
 {
@@ -513,6 +561,12 @@ conn_run (TrafficConn *c)
           }
         t->connections_opened++;
         c->state = C_SENDING;
+        if (t->spec.tls != NULL && !conn_start_tls (c))
+          return;
+        break;
+      case C_HANDSHAKE:
+        if (!conn_handshake (c))
+          return;
         break;
       case C_SENDING:
         {
@@ -739,6 +793,7 @@ portico_traffic_spec_clear (PorticoTrafficSpec *spec)
   g_free (spec->address);
   g_free (spec->method);
   g_free (spec->path);
+  g_free (spec->tls_name);
   if (spec->headers != NULL)
     {
       /* Whatever free function the caller gave the array, each element is freed once. */
@@ -823,6 +878,9 @@ portico_traffic_new (PorticoLoop *loop, const PorticoTrafficSpec *spec, GError *
     .timeout_ms = spec->timeout_ms ? spec->timeout_ms : 10000,
     .max_connections = spec->max_connections ? spec->max_connections : 10000,
     .count_headers = g_strdupv (spec->count_headers),
+    .tls = spec->tls,
+    .tls_name = g_strdup (spec->tls_name ? spec->tls_name : t->address.host),
+    .tls_no_resume = spec->tls_no_resume,
   };
   t->method_id = g_str_equal (t->spec.method, "HEAD") ? PORTICO_METHOD_HEAD : PORTICO_METHOD_GET;
   portico_http_limits_init (&t->limits);
@@ -942,6 +1000,7 @@ portico_traffic_result (PorticoTraffic *t)
   r->completed = t->completed;
   memcpy (r->errors, t->errors, sizeof r->errors);
   r->connections_opened = t->connections_opened;
+  memcpy (r->tls_handshakes, t->tls_handshakes, sizeof r->tls_handshakes);
   r->bytes_received = t->bytes_received;
   for (GList *l = t->conns.head; l != NULL; l = l->next)
     r->bytes_received += ((TrafficConn *) l->data)->conn.bytes_in;

@@ -11,6 +11,10 @@
  * percentiles come from every latency kept (bounded memory: a fixed-size
  * reservoir past a million samples).
  *
+ * Over TLS (a client context in the spec) each new connection handshakes
+ * before its request, and the handshakes are counted: full, resumed (the
+ * context offers the last session the peer gave) and failed.
+ *
  * It is fast enough that it is never the bottleneck of what it measures:
  * bench/traffic-vs-wrk checks it against wrk on the same target.
  */
@@ -18,6 +22,7 @@
 
 #include <glib.h>
 #include "net/loop.h"
+#include "net/tls.h"
 
 G_BEGIN_DECLS
 
@@ -62,11 +67,20 @@ typedef struct {
    * (case-insensitive names, at most 64), for expectations like "every
    * answer had X-RateLimit-Remaining-Minute". */
   GStrv count_headers;
+  /* TLS: NULL for plain HTTP. The client context is the caller's, not
+   * copied (it must outlive the traffic): its CAs, whether it verifies,
+   * and the last session each peer gave, which the next connection to that
+   * peer offers again. */
+  PorticoTlsClient *tls;
+  char *tls_name;          /* sent as SNI (unless an address) and checked in the
+                            * certificate; NULL: the address's host */
+  gboolean tls_no_resume;  /* offer no session: every connection a full handshake */
 } PorticoTrafficSpec;
 
 /* What went wrong with a request that got no complete answer. A closed loop
- * whose connect fails retries that slot 1 ms later (a closed port does not
- * spin the loop); after other errors it starts the next request at once. A
+ * whose connect or TLS handshake fails retries that slot 1 ms later (a
+ * closed port or a certificate refused does not spin the loop); after other
+ * errors it starts the next request at once. A
  * request on a reused keep-alive connection that the server had closed
  * (reset or EOF before any byte of the answer) is retried once on a new
  * connection and counted once. */
@@ -75,10 +89,24 @@ typedef enum {
   PORTICO_TRAFFIC_ERR_RESET,       /* reset or closed before the whole answer */
   PORTICO_TRAFFIC_ERR_TIMEOUT,
   PORTICO_TRAFFIC_ERR_PROTOCOL,    /* an answer our parser refused */
+  PORTICO_TRAFFIC_ERR_TLS,         /* the TLS handshake failed (a certificate refused, an
+                                    * alert, the peer closed in the middle) */
   PORTICO_TRAFFIC_N_ERRORS,
 } PorticoTrafficError;
 
 const char *portico_traffic_error_name (PorticoTrafficError e); /* "connect", "reset", ... */
+
+/* How a connection's TLS handshake ended: the kinds, in the order, of the
+ * gateway's own counters (admin /status "tls_handshakes"). A failed one is
+ * also the error PORTICO_TRAFFIC_ERR_TLS of its request. */
+typedef enum {
+  PORTICO_TRAFFIC_TLS_FULL = 0,
+  PORTICO_TRAFFIC_TLS_RESUMED,
+  PORTICO_TRAFFIC_TLS_FAILED,
+  PORTICO_TRAFFIC_TLS_KINDS,
+} PorticoTrafficTlsKind;
+
+const char *portico_traffic_tls_kind_name (PorticoTrafficTlsKind k); /* "full", "resumed", "failed" */
 /* The sum of an errors[PORTICO_TRAFFIC_N_ERRORS] array. */
 guint64 portico_traffic_errors_total (const guint64 *errors);
 
@@ -112,11 +140,13 @@ typedef struct {
   GHashTable *status;         /* exact status code (GINT_TO_POINTER) -> guint64* count */
   guint64 errors[PORTICO_TRAFFIC_N_ERRORS];
   guint64 connections_opened; /* connections established */
+  guint64 tls_handshakes[PORTICO_TRAFFIC_TLS_KINDS]; /* by how they ended; all 0 without TLS */
   guint64 bytes_received;     /* heads and bodies */
   GHashTable *headers_seen;   /* count_headers name (lower-case) -> guint64* count */
   double duration_s;          /* first start to the last request's end (answer or error) */
   /* Latency of completed requests, milliseconds, from the request's start
-   * (its connect included when it needed a new connection) to the answer's
+   * (its connect and TLS handshake included when it needed a new
+   * connection) to the answer's
    * last byte. Percentiles are exact (nearest rank) over the samples kept:
    * every one up to 1,000,000, then a uniform reservoir of that size. Max and
    * mean are over every completed request. */
@@ -153,7 +183,8 @@ const PorticoTrafficResult *portico_traffic_result (PorticoTraffic *t);
  * frees. Free the traffic before its loop. NULL is ignored. */
 void portico_traffic_free (PorticoTraffic *t);
 
-/* Frees what @spec holds (strings, headers, body) and zeroes it. */
+/* Frees what @spec holds (strings, headers, body; not the TLS context) and
+ * zeroes it. */
 void portico_traffic_spec_clear (PorticoTrafficSpec *spec);
 
 /* `portico traffic [OPTIONS] URL`: runs one PorticoTraffic from the command

@@ -354,11 +354,16 @@ portico_tls_server_accept (PorticoTlsServer *server, int fd)
 
 /* ---- the client ---------------------------------------------------------------------- */
 
-/* The last session one peer gave, under one name. */
+/* The sessions one peer gave, under one name, newest last. A TLS 1.3
+ * ticket is good for one resumption (OpenSSL marks it spent), and a server
+ * sends two per handshake: keeping a few lets connections that open at the
+ * same time each resume, where one slot made all but the first do full
+ * handshakes until a new ticket came. */
+#define PEER_SESSIONS_MAX 4
 typedef struct {
   PorticoTlsClient *client;
   char *name;
-  SSL_SESSION *session;
+  GQueue sessions; /* SSL_SESSION*, each holding a reference */
 } PeerSession;
 
 struct _PorticoTlsClient {
@@ -371,24 +376,43 @@ static void
 peer_session_free (gpointer data)
 {
   PeerSession *peer = data;
+  SSL_SESSION *session;
 
-  SSL_SESSION_free (peer->session);
+  while ((session = g_queue_pop_head (&peer->sessions)))
+    SSL_SESSION_free (session);
   g_free (peer->name);
   g_free (peer);
 }
 
 /* OpenSSL has a new session for a connection (after the handshake in TLS
- * 1.2, with each ticket in 1.3): the next connection to that peer offers it. */
+ * 1.2, with each ticket in 1.3): a next connection to that peer offers it. */
 static int
 client_new_session (SSL *ssl, SSL_SESSION *session)
 {
   PeerSession *peer = SSL_get_app_data (ssl);
 
-  if (peer == NULL || peer->session == session)
+  if (peer == NULL || g_queue_find (&peer->sessions, session))
     return 0;
-  SSL_SESSION_free (peer->session);
-  peer->session = session;
+  g_queue_push_tail (&peer->sessions, session);
+  if (peer->sessions.length > PEER_SESSIONS_MAX)
+    SSL_SESSION_free (g_queue_pop_head (&peer->sessions));
   return 1; /* the reference is ours now */
+}
+
+/* Offers @peer's newest resumable session on @ssl. A TLS 1.3 one is taken
+ * out (it resumes once); a TLS 1.2 one stays for the next connection. */
+static void
+peer_offer_session (PeerSession *peer, SSL *ssl)
+{
+  SSL_SESSION *session;
+
+  while ((session = g_queue_peek_tail (&peer->sessions)) && !SSL_SESSION_is_resumable (session))
+    SSL_SESSION_free (g_queue_pop_tail (&peer->sessions));
+  if (session == NULL)
+    return;
+  SSL_set_session (ssl, session);
+  if (SSL_SESSION_get_protocol_version (session) == TLS1_3_VERSION)
+    SSL_SESSION_free (g_queue_pop_tail (&peer->sessions));
 }
 
 void
@@ -464,8 +488,8 @@ portico_tls_client_new (const PorticoTlsClientOptions *options, GError **error)
 PorticoTls *
 portico_tls_client_connect (PorticoTlsClient *client, int fd, const char *name, const char *peer)
 {
-  g_autofree char *key = g_strdup_printf ("%s\n%s", name ? name : "", peer ? peer : "");
   gboolean address = name != NULL && g_hostname_is_ip_address (name);
+  g_autofree char *key = NULL;
   PeerSession *slot;
   SSL *ssl = SSL_new (client->ctx);
 
@@ -481,16 +505,19 @@ portico_tls_client_connect (PorticoTlsClient *client, int fd, const char *name, 
         goto fail;
       SSL_set_hostflags (ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     }
+  if (peer == NULL)
+    return ssl; /* no session offered, none kept */
+  key = g_strdup_printf ("%s\n%s", name ? name : "", peer);
   if (!(slot = g_hash_table_lookup (client->peers, key)))
     {
       slot = g_new0 (PeerSession, 1);
       slot->client = client;
       slot->name = g_strdup (name);
+      g_queue_init (&slot->sessions);
       g_hash_table_insert (client->peers, g_steal_pointer (&key), slot);
     }
   SSL_set_app_data (ssl, slot);
-  if (slot->session != NULL && SSL_SESSION_is_resumable (slot->session))
-    SSL_set_session (ssl, slot->session);
+  peer_offer_session (slot, ssl);
   return ssl;
 
 fail:

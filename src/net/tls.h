@@ -12,8 +12,8 @@
  *    other's tickets) and a session cache, one per worker.
  *  - A PorticoTlsClient is how an https service (or the lab's load
  *    generator) connects: verification against a CA bundle, a client
- *    certificate, and the last session each peer gave, offered again by
- *    the next connection to it.
+ *    certificate, and the last few sessions each peer gave, offered
+ *    again by the next connections to it.
  *
  * A PorticoTls is one connection's TLS state (an OpenSSL SSL on the
  * connection's socket). The calls on it never block: each says what it
@@ -102,7 +102,9 @@ typedef enum {
 PorticoTls *portico_tls_server_accept (PorticoTlsServer *server, int fd);
 /* The client side: @name is sent as SNI (unless it is an address) and is
  * the name the peer's certificate must hold when @client verifies; @peer
- * ("host:port") keys the session offered again next time. */
+ * ("host:port") keys the sessions kept for the next connections (a few
+ * per peer, so that connections opened together each resume); NULL: no
+ * session is offered, and none kept (every handshake a full one). */
 PorticoTls *portico_tls_client_connect (PorticoTlsClient *client, int fd, const char *name,
                                         const char *peer);
 /* A server connection's owner, handed to the server's picker. */

@@ -1,6 +1,7 @@
 /* tests/integration/test-traffic.c - the lab's load generator against
- * `portico mock`, a gateway in front of it, and the harness's raw servers:
- * what it counts must match what the other side saw.
+ * `portico mock`, a gateway in front of it (also over TLS, with
+ * certificates made at test time), and the harness's raw servers: what it
+ * counts must match what the other side saw.
  */
 #include <math.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "harness.h"
+#include "harness-pki.h"
 #include "lab/traffic.h"
 
 /* No run here should take more than a few seconds; past this it has hung. */
@@ -481,6 +483,186 @@ test_gateway (Fixture *f, gconstpointer data)
   g_assert_cmpint (requests, ==, (gint64) r->completed);
 }
 
+/* ---- over TLS ---- */
+
+/* A gateway with one TLS listener serving @cert_name (.pem, .key of @pki)
+ * in front of @mock. */
+static PorticoProc *
+tls_gateway (PorticoTestPki *pki, const char *cert_name, PorticoProc *mock)
+{
+  g_autofree char *pem_name = g_strdup_printf ("%s.pem", cert_name);
+  g_autofree char *key_name = g_strdup_printf ("%s.key", cert_name);
+  g_autofree char *pem = portico_test_pki_path (pki, pem_name);
+  g_autofree char *key = portico_test_pki_path (pki, key_name);
+  g_autoptr(GError) error = NULL;
+  PorticoProc *gw = portico_gateway_spawn_with (
+    "{\"_format_version\":\"1\",\"node\":{\"listen\":[{\"address\":\"127.0.0.1:0\",\"ssl\":true}],"
+    "\"admin_listen\":\"off\",\"workers\":1,\"keepalive_requests\":1000000},"
+    "\"certificates\":[{\"id\":\"main\",\"cert_path\":\"@PEM@\",\"key_path\":\"@KEY@\"}],"
+    "\"services\":[{\"name\":\"s\",\"url\":\"http://@UPSTREAM@\",\"routes\":[{\"paths\":[\"/\"]}]}]}",
+    "@PEM@", pem, "@KEY@", key, "@UPSTREAM@", portico_proc_address (mock, 0), NULL, &error);
+  g_assert_no_error (error);
+  return gw;
+}
+
+/* A client context trusting the test CA (verifying), or trusting anything. */
+static PorticoTlsClient *
+tls_client (PorticoTestPki *pki, gboolean verify)
+{
+  g_autofree char *ca_path = portico_test_pki_path (pki, "ca.pem");
+  g_autofree char *ca_pem = NULL;
+  g_autoptr(GError) error = NULL;
+  g_assert_true (g_file_get_contents (ca_path, &ca_pem, NULL, &error));
+  PorticoTlsClientOptions options = { .verify = verify, .ca_pem = ca_pem };
+  PorticoTlsClient *client = portico_tls_client_new (&options, &error);
+  g_assert_no_error (error);
+  return client;
+}
+
+static void
+assert_handshakes (const PorticoTrafficResult *r, guint64 full, guint64 resumed, guint64 failed)
+{
+  g_test_message ("handshakes: %" G_GUINT64_FORMAT " full, %" G_GUINT64_FORMAT " resumed, %" G_GUINT64_FORMAT
+                  " failed", r->tls_handshakes[PORTICO_TRAFFIC_TLS_FULL], r->tls_handshakes[PORTICO_TRAFFIC_TLS_RESUMED],
+                  r->tls_handshakes[PORTICO_TRAFFIC_TLS_FAILED]);
+  g_assert_cmpuint (r->tls_handshakes[PORTICO_TRAFFIC_TLS_FULL], ==, full);
+  g_assert_cmpuint (r->tls_handshakes[PORTICO_TRAFFIC_TLS_RESUMED], ==, resumed);
+  g_assert_cmpuint (r->tls_handshakes[PORTICO_TRAFFIC_TLS_FAILED], ==, failed);
+}
+
+static void
+test_https (Fixture *f, gconstpointer data)
+{
+  g_autoptr(PorticoTestPki) pki = portico_test_pki_new ();
+  g_autoptr(PorticoProc) mock = portico_mock_spawn (NULL);
+  g_autoptr(PorticoProc) gw = tls_gateway (pki, "server", mock);
+  PorticoTlsClient *client = tls_client (pki, TRUE);
+  gint64 requests, connections;
+
+  g_test_summary ("Over TLS to a gateway's TLS listener, the certificate verified against the test CA: "
+                  "a connection per request does one full handshake, then resumes the session the "
+                  "gateway gave every time (one request at a time); kept-alive connections handshake "
+                  "once each; two connections at a time both resume (the client keeps a few tickets per "
+                  "peer); without resumption every connection is a full handshake. Every answer "
+                  "is one the mock served.");
+  f->spec.tls = client;
+  f->spec.keepalive = FALSE;
+  const PorticoTrafficResult *r = run_closed (f, portico_proc_address (gw, 0), "/orders", 1, 30);
+  assert_clean (r);
+  g_assert_cmpuint (status_count (r, 200), ==, 30);
+  g_assert_cmpuint (r->connections_opened, ==, 30);
+  assert_handshakes (r, 1, 29, 0);
+
+  fixture_reset (f);
+  f->spec.tls = client;
+  r = run_closed (f, portico_proc_address (gw, 0), "/orders", 2, 40);
+  assert_clean (r);
+  g_assert_cmpuint (r->connections_opened, ==, 2);
+  g_assert_cmpuint (r->tls_handshakes[PORTICO_TRAFFIC_TLS_FULL] + r->tls_handshakes[PORTICO_TRAFFIC_TLS_RESUMED], ==, 2);
+
+  /* Two connections at a time, each spending a ticket: the client keeps
+   * a few per peer (TLS 1.3 tickets resume once), so both resume. */
+  fixture_reset (f);
+  f->spec.tls = client;
+  f->spec.keepalive = FALSE;
+  r = run_closed (f, portico_proc_address (gw, 0), "/orders", 2, 40);
+  assert_clean (r);
+  g_test_message ("two at a time: %" G_GUINT64_FORMAT " full, %" G_GUINT64_FORMAT " resumed",
+                  r->tls_handshakes[PORTICO_TRAFFIC_TLS_FULL], r->tls_handshakes[PORTICO_TRAFFIC_TLS_RESUMED]);
+  g_assert_cmpuint (r->tls_handshakes[PORTICO_TRAFFIC_TLS_FULL], <=, 2);
+  g_assert_cmpuint (r->tls_handshakes[PORTICO_TRAFFIC_TLS_RESUMED], >=, 38);
+
+  fixture_reset (f);
+  f->spec.tls = client;
+  f->spec.keepalive = FALSE;
+  f->spec.tls_no_resume = TRUE;
+  r = run_closed (f, portico_proc_address (gw, 0), "/orders", 1, 10);
+  assert_clean (r);
+  assert_handshakes (r, 10, 0, 0);
+  mock_stats (mock, &requests, &connections);
+  g_assert_cmpint (requests, ==, 30 + 40 + 40 + 10);
+
+  fixture_reset (f);
+  portico_tls_client_free (client);
+}
+
+static void
+test_https_refused (Fixture *f, gconstpointer data)
+{
+  g_autoptr(PorticoTestPki) pki = portico_test_pki_new ();
+  g_autoptr(PorticoProc) mock = portico_mock_spawn (NULL);
+  g_autoptr(PorticoProc) self_signed = tls_gateway (pki, "self", mock);
+  g_autoptr(PorticoProc) gw = tls_gateway (pki, "server", mock);
+  PorticoTlsClient *client = tls_client (pki, TRUE);
+  PorticoTlsClient *anything = tls_client (pki, FALSE);
+  gint64 requests, connections;
+
+  g_test_summary ("A certificate the client refuses (self-signed, or for another name) makes every "
+                  "request a tls error and a failed handshake, retried 1 ms later, never an answer "
+                  "or a crash; a client that verifies nothing takes the self-signed one.");
+  f->spec.tls = client;
+  f->spec.duration_ms = 300;
+  const PorticoTrafficResult *r = run_closed (f, portico_proc_address (self_signed, 0), "/", 2, 0);
+  g_assert_cmpuint (r->errors[PORTICO_TRAFFIC_ERR_TLS], >, 0);
+  g_assert_cmpuint (r->errors[PORTICO_TRAFFIC_ERR_TLS], ==, r->started);
+  g_assert_cmpuint (r->errors[PORTICO_TRAFFIC_ERR_TLS], <, 2 * 300 * 4);
+  g_assert_cmpuint (r->completed, ==, 0);
+  g_assert_cmpuint (r->connections_opened, ==, r->started);
+  assert_handshakes (r, 0, 0, r->started);
+
+  fixture_reset (f);
+  f->spec.tls = client;
+  f->spec.tls_name = g_strdup ("other.test");
+  r = run_closed (f, portico_proc_address (gw, 0), "/", 1, 5);
+  g_assert_cmpuint (r->errors[PORTICO_TRAFFIC_ERR_TLS], ==, 5);
+  assert_handshakes (r, 0, 0, 5);
+
+  fixture_reset (f);
+  f->spec.tls = anything;
+  r = run_closed (f, portico_proc_address (self_signed, 0), "/", 1, 5);
+  assert_clean (r);
+  g_assert_cmpuint (status_count (r, 200), ==, 5);
+  mock_stats (mock, &requests, &connections);
+  g_assert_cmpint (requests, ==, 5);
+
+  fixture_reset (f);
+  portico_tls_client_free (client);
+  portico_tls_client_free (anything);
+}
+
+static void
+test_https_mock (Fixture *f, gconstpointer data)
+{
+  g_autoptr(PorticoTestPki) pki = portico_test_pki_new ();
+  g_autofree char *pem = portico_test_pki_path (pki, "server.pem");
+  g_autofree char *key = portico_test_pki_path (pki, "server.key");
+  g_autoptr(PorticoProc) mock = portico_mock_spawn ("--tls-cert", pem, "--tls-key", key, NULL);
+  PorticoTlsClient *client = tls_client (pki, TRUE);
+  const char *half[] = { portico_test_binary (), "mock", "--tls-cert", pem, NULL };
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("`portico mock --tls-cert --tls-key` serves HTTPS (what a scenario's tls service "
+                  "runs): each connection handshakes once, kept alive or not; one option without the "
+                  "other is refused.");
+  f->spec.tls = client;
+  f->spec.keepalive = FALSE;
+  const PorticoTrafficResult *r = run_closed (f, portico_proc_address (mock, 0), "/", 1, 5);
+  assert_clean (r);
+  g_assert_cmpuint (r->tls_handshakes[PORTICO_TRAFFIC_TLS_FULL] + r->tls_handshakes[PORTICO_TRAFFIC_TLS_RESUMED], ==, 5);
+  fixture_reset (f);
+  f->spec.tls = client;
+  r = run_closed (f, portico_proc_address (mock, 0), "/", 2, 40);
+  assert_clean (r);
+  g_assert_cmpuint (r->connections_opened, ==, 2);
+  fixture_reset (f);
+  portico_tls_client_free (client);
+
+  g_assert_cmpint (portico_run_sync (half, 10000, NULL, &err, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (err, "--tls-cert and --tls-key go together"));
+}
+
 static gboolean
 stop_soon (gpointer data)
 {
@@ -607,6 +789,9 @@ main (int argc, char **argv)
   ADD ("body/upload", test_upload);
   ADD ("count-headers", test_count_headers);
   ADD ("gateway", test_gateway);
+  ADD ("tls/gateway", test_https);
+  ADD ("tls/refused", test_https_refused);
+  ADD ("tls/mock", test_https_mock);
   ADD ("stop", test_stop);
   ADD ("spec/invalid", test_invalid);
 #undef ADD

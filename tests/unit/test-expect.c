@@ -65,7 +65,9 @@ load_expect (const char *text, GPtrArray *errors)
  * second serves six times the rate at a fifth of the latency, and traced
  * no request. The first has a far and a near traffic entry (p99 41.2 ms
  * against 1 ms) and the echo of one request of alice; the second only
- * near, and no echo. */
+ * near, and no echo. Over TLS, the first's 20 connections were full
+ * handshakes (far's 100 too, and 2 failed), the second's 6000 requests
+ * resumed all but 2; its node did not report its handshakes. */
 static PorticoResults *
 results_new (void)
 {
@@ -84,6 +86,7 @@ results_new (void)
   portico_traffic_figures_add_status (f, 200, 80);
   f->errors[PORTICO_TRAFFIC_ERR_RESET] = 10;
   f->connections_opened = 20;
+  f->tls_handshakes[PORTICO_TRAFFIC_TLS_FULL] = 20;
   f->duration_s = 10;
   f->rps = 99;
   f->p50_ms = 5;
@@ -103,6 +106,9 @@ results_new (void)
   f->requests = f->completed = 100;
   f->p99_ms = 41.2;
   f->errors[PORTICO_TRAFFIC_ERR_TIMEOUT] = 3;
+  f->errors[PORTICO_TRAFFIC_ERR_TLS] = 2;
+  f->tls_handshakes[PORTICO_TRAFFIC_TLS_FULL] = 100;
+  f->tls_handshakes[PORTICO_TRAFFIC_TLS_FAILED] = 2;
   f = portico_variant_results_add_traffic (v, "near");
   f->requests = f->completed = 300;
   f->p99_ms = 1;
@@ -118,6 +124,12 @@ results_new (void)
   n->upstream_reuses = 950;
   n->upstream_failures = 4;
   n->requests = 990;
+  n->tls_handshakes[PORTICO_NODE_TLS_DOWNSTREAM][PORTICO_TRAFFIC_TLS_FULL] = 20;
+  n->tls_handshakes[PORTICO_NODE_TLS_DOWNSTREAM][PORTICO_TRAFFIC_TLS_RESUMED] = 0;
+  n->tls_handshakes[PORTICO_NODE_TLS_DOWNSTREAM][PORTICO_TRAFFIC_TLS_FAILED] = 0;
+  n->tls_handshakes[PORTICO_NODE_TLS_UPSTREAM][PORTICO_TRAFFIC_TLS_FULL] = 40;
+  n->tls_handshakes[PORTICO_NODE_TLS_UPSTREAM][PORTICO_TRAFFIC_TLS_RESUMED] = 0;
+  n->tls_handshakes[PORTICO_NODE_TLS_UPSTREAM][PORTICO_TRAFFIC_TLS_FAILED] = 1;
   n = portico_variant_results_add_node (v, "edge");
   n->workers_respawned = 0;
   n->reloads = 1;
@@ -128,6 +140,11 @@ results_new (void)
   n->upstream_reuses = 0;
   n->upstream_failures = 1;
   n->requests = 10;
+  for (guint kind = 0; kind < PORTICO_TRAFFIC_TLS_KINDS; kind++) {
+    n->tls_handshakes[PORTICO_NODE_TLS_DOWNSTREAM][kind] = 0;
+    n->tls_handshakes[PORTICO_NODE_TLS_UPSTREAM][kind] = 0;
+  }
+  n->tls_handshakes[PORTICO_NODE_TLS_UPSTREAM][PORTICO_TRAFFIC_TLS_FULL] = 10;
   portico_variant_results_set_service_requests (v, "orders", 0, 700);
   portico_variant_results_set_service_requests (v, "orders", 1, 290);
   v->phases = g_strdupv ((GStrv) phases);
@@ -146,6 +163,8 @@ results_new (void)
   f->p999_ms = 5;
   f->max_ms = 9;
   f->connections_opened = 20;
+  f->tls_handshakes[PORTICO_TRAFFIC_TLS_FULL] = 2;
+  f->tls_handshakes[PORTICO_TRAFFIC_TLS_RESUMED] = 5998;
   f = portico_variant_results_add_traffic (v, "near");
   f->requests = f->completed = 6000;
   f->p99_ms = 4;
@@ -325,6 +344,37 @@ static const CheckCase check_cases[] = {
     "requests service orders instance 1 received 290 < 300" },
   { "{'service_requests': {'service': 'orders', 'instance': 5, 'min': 1, 'variant': 'blocking'}}", FALSE,
     "requests service orders instance 5 received: not counted (its control API did not answer)" },
+
+  /* TLS handshakes: the client's (one entry, or all), the nodes' by side */
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'full', 'max': 20, 'variant': 'blocking'}}", TRUE,
+    "client full TLS handshakes 20 <= 20" },
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'resumed', 'min_ratio': 0.9}}", FALSE,
+    "blocking: client resumed TLS handshakes per request 0 < 0.9; nonblocking: client resumed TLS "
+    "handshakes per request 0.9997 >= 0.9" },
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'full', 'variant': 'blocking', 'over': "
+    "'nonblocking', 'min_ratio': 10}}", TRUE, "client full TLS handshakes blocking/nonblocking 10 >= 10" },
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'resumed', 'variant': 'nonblocking', 'over': "
+    "'blocking', 'min_ratio': 1}}", FALSE,
+    "client resumed TLS handshakes ratio: it is 0 in variant blocking: no ratio" },
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'full', 'traffic': 'far', 'min': 101, "
+    "'variant': 'blocking'}}", FALSE, "client full TLS handshakes of traffic far 100 < 101" },
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'failed', 'traffic': 'far', 'max': 0, "
+    "'variant': 'blocking'}}", FALSE, "client failed TLS handshakes of traffic far 2 > 0" },
+  { "{'errors': {'kind': 'tls', 'traffic': 'far', 'max': 0, 'variant': 'blocking'}}", FALSE,
+    "tls errors of traffic far 2 > 0" },
+  { "{'tls_handshakes': {'side': 'upstream', 'kind': 'full', 'max': 49, 'variant': 'blocking'}}",
+    FALSE, "upstream full TLS handshakes 50 > 49" },
+  { "{'tls_handshakes': {'side': 'upstream', 'kind': 'failed', 'node': 'gateway', 'max': 0, "
+    "'variant': 'blocking'}}", FALSE, "upstream failed TLS handshakes on node gateway 1 > 0" },
+  { "{'tls_handshakes': {'side': 'downstream', 'kind': 'full', 'max_ratio': 0.05, "
+    "'variant': 'blocking'}}", TRUE, "downstream full TLS handshakes per request 0.02 <= 0.05" },
+  { "{'tls_handshakes': {'side': 'downstream', 'kind': 'full', 'node': 'edge', 'max_ratio': 0.05, "
+    "'variant': 'blocking'}}", TRUE, "downstream full TLS handshakes per request on node edge 0 <= 0.05" },
+  { "{'tls_handshakes': {'side': 'upstream', 'kind': 'full', 'node': 'gateway', 'over_node': 'edge', "
+    "'min_ratio': 4, 'variant': 'blocking'}}", TRUE,
+    "upstream full TLS handshakes on node gateway / node edge = 4 >= 4" },
+  { "{'tls_handshakes': {'side': 'downstream', 'kind': 'full', 'max': 10, 'variant': 'nonblocking'}}",
+    FALSE, "downstream full TLS handshakes: node gateway did not report it" },
 
   /* the traced request */
   { "{'phases': ['rewrite', 'access', 'balancer', 'header_filter', 'body_filter', 'log']}", TRUE,
@@ -558,7 +608,7 @@ static const LoadCase load_cases[] = {
     { "expect[0].success_ratio: must be a number (exactly that) or an object" } },
   { "{'reloads': -1}", { "expect[0].reloads: must be a number, 0 or more" } },
   { "{'errors': {'kind': 'dns', 'max': 0}}",
-    { "expect[0].errors.kind: must be one of: connect, reset, timeout, protocol" } },
+    { "expect[0].errors.kind: must be one of: connect, reset, timeout, protocol, tls" } },
   { "{'latency': {'max_ms': 5}}", { "expect[0].latency.p: is required" } },
   { "{'latency': {'p': 95, 'max_ms': 5}}",
     { "expect[0].latency.p: must be one of: 50, 90, 99, 99.9, 100" } },
@@ -661,6 +711,32 @@ static const LoadCase load_cases[] = {
       "rewrite, access, balancer, header_filter, body_filter, log)" } },
   { "{'phases': {'variant': 'blocking'}}", { "expect[0].phases.order: is required" } },
   { "{'phases': 'rewrite'}", { "expect[0].phases: must be an array of phases or an object" } },
+  { "{'tls_handshakes': {'kind': 'full', 'max': 1}}", { "expect[0].tls_handshakes.side: is required" } },
+  { "{'tls_handshakes': {'side': 'both', 'kind': 'all', 'max': 1}}",
+    { "expect[0].tls_handshakes.side: must be one of: downstream, upstream, client",
+      "expect[0].tls_handshakes.kind: must be one of: full, resumed, failed" } },
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'full'}}",
+    { "expect[0].tls_handshakes: needs a bound: min, max, min_ratio or max_ratio" } },
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'full', 'min': 1, 'max_ratio': 0.5}}",
+    { "expect[0].tls_handshakes.max_ratio: excludes min and max: bound the count or the ratio" } },
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'full', 'variant': 'blocking', 'over': "
+    "'nonblocking', 'max': 5}}",
+    { "expect[0].tls_handshakes.max: cannot be used with over: bound the ratio with min_ratio or "
+      "max_ratio" } },
+  { "{'tls_handshakes': {'side': 'upstream', 'kind': 'full', 'node': 'gateway', 'over_node': 'edge'}}",
+    { "expect[0].tls_handshakes: needs a bound: min_ratio or max_ratio" } },
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'full', 'node': 'edge', 'max': 1}}",
+    { "expect[0].tls_handshakes.node: does not apply to a client figure" } },
+  { "{'tls_handshakes': {'side': 'downstream', 'kind': 'full', 'traffic': 'far', 'max': 1}}",
+    { "expect[0].tls_handshakes.traffic: does not apply to a gateway figure" } },
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'full', 'over': 'blocking', 'min_ratio': 1}}",
+    { "expect[0].tls_handshakes.over: needs variant: the ratio is variant over over" } },
+  { "{'tls_handshakes': {'side': 'client', 'kind': 'full', 'max': 1, 'protocol': 'tls1.3'}}",
+    { "expect[0].tls_handshakes.protocol: unknown key (expected one of: variant, traffic, node, side, "
+      "kind, min, max, min_ratio, max_ratio, over, over_traffic, over_node)" } },
+  { "{'tls_handshakes': 5}", { "expect[0].tls_handshakes: must be an object" } },
+  { "{'ratio': {'of': 'tls_handshakes', 'variant': 'blocking', 'over': 'nonblocking', 'min': 1}}",
+    { "expect[0].ratio.of: must be a figure: *" } },
   { "{'sucess_ratio': {'min': 1}}",
     { "expect[0].sucess_ratio: unknown key (did you mean \"success_ratio\"?)" } },
 };
@@ -772,6 +848,14 @@ test_json (void)
                    "Worker 0 is killed.");
   g_assert_true (JSON_NODE_HOLDS_NULL (at (root, "variants.1.nodes.0.reload_failures")));
   g_assert_true (JSON_NODE_HOLDS_NULL (at (root, "variants.1.trace.phases")));
+  g_assert_cmpint (json_node_get_int (at (root, "variants.0.overall.tls_handshakes.full")), ==, 20);
+  g_assert_cmpint (json_node_get_int (at (root, "variants.0.traffic.1.tls_handshakes.failed")), ==, 2);
+  g_assert_cmpint (json_node_get_int (at (root, "variants.0.overall.errors.tls")), ==, 0);
+  g_assert_cmpint (json_node_get_int (at (root, "variants.0.nodes.0.tls_handshakes.upstream.failed")),
+                   ==, 1);
+  g_assert_cmpint (json_node_get_int (at (root, "variants.0.nodes.1.tls_handshakes.downstream.full")),
+                   ==, 0);
+  g_assert_true (JSON_NODE_HOLDS_NULL (at (root, "variants.1.nodes.0.tls_handshakes.downstream.full")));
 
   bare = portico_results_to_json (results, NULL);
   g_assert_false (json_object_has_member (json_node_get_object (bare), "ok"));

@@ -170,6 +170,9 @@ test_minimal_defaults (void)
   g_assert_cmpuint (t->count, ==, 0);
   g_assert_true (t->keepalive);
   g_assert_cmpuint (t->timeout_ms, ==, 10000);
+  g_assert_true (t->tls_resume);
+  g_assert_false (node->tls);
+  g_assert_false (portico_scenario_uses_tls (s));
 
   g_assert_cmpuint (s->services->len, ==, 0);
   g_assert_cmpuint (s->consumers->len, ==, 0);
@@ -514,6 +517,104 @@ test_variant_json (void)
                              "\"method\":\"PUT\"},\"duration_s\":2.5}}]}");
 }
 
+/* ---- TLS --------------------------------------------------------------------------- */
+
+/* A tls node "front" in front of a tls mock "secure" (by url, through an
+ * upstream of its instance 1, and by an https url that verifies nothing),
+ * a plain mock "plain", and a plain node "back" that front reaches and that
+ * reaches front. */
+#define TLS_SCENARIO \
+  "'services': {'secure': {'tls': true, 'instances': 2}, 'plain': {}}, " \
+  "'gateway': null, 'nodes': {" \
+  " 'front': {'node': {'tls': true, 'workers': 1}, " \
+  "  'upstreams': [{'name': 'pool', 'targets': [{'target': '{{service.secure.1}}'}]}], " \
+  "  'services': [{'name': 'a', 'url': 'http://{{service.secure}}/v1', 'routes': [{'paths': ['/a']}]}, " \
+  "   {'name': 'b', 'host': 'pool', 'routes': [{'paths': ['/b']}]}, " \
+  "   {'name': 'c', 'url': 'http://{{service.plain}}', 'routes': [{'paths': ['/c']}]}, " \
+  "   {'name': 'd', 'url': 'https://{{service.secure}}', 'tls_verify': false, 'routes': [{'paths': ['/d']}]}, " \
+  "   {'name': 'f', 'url': 'http://{{node.back}}', 'routes': [{'paths': ['/f']}]}]}, " \
+  " 'back': {'services': [{'name': 'g', 'url': 'http://{{node.front}}', 'routes': [{'paths': ['/g']}]}]}}, " \
+  "'traffic': [{'to': 'front', 'tls_resume': false}, {'to': 'front'}]"
+
+static void
+test_tls_load (void)
+{
+  g_autoptr(PorticoScenario) s = load_minimal (TLS_SCENARIO);
+  PorticoScenarioNode *front = portico_scenario_find_node (s, "front");
+  JsonObject *node_section = json_node_get_object (at (front->config, "node"));
+
+  g_test_summary ("node.tls, a service's tls and a traffic entry's tls_resume load; node.tls is "
+                  "the lab's own key, taken out of the config the gateway gets.");
+  g_assert_true (front->tls);
+  g_assert_false (portico_scenario_find_node (s, "back")->tls);
+  g_assert_false (json_object_has_member (node_section, "tls"));
+  g_assert_cmpint (json_object_get_int_member (node_section, "workers"), ==, 1);
+  g_assert_true (portico_scenario_find_service (s, "secure")->tls);
+  g_assert_false (portico_scenario_find_service (s, "plain")->tls);
+  g_assert_false (((PorticoScenarioTraffic *) g_ptr_array_index (s->traffic, 0))->tls_resume);
+  g_assert_true (((PorticoScenarioTraffic *) g_ptr_array_index (s->traffic, 1))->tls_resume);
+  g_assert_true (portico_scenario_uses_tls (s));
+}
+
+static void
+test_tls_variant (void)
+{
+  g_autoptr(PorticoScenario) s =
+    load_minimal ("'gateway': {'node': {'tls': true}}, 'services': {'m': {'tls': true}}, "
+                  "'traffic': [{}], 'variants': [{'name': 'plain', 'set': {'gateway.node.tls': false, "
+                  "'services.m.tls': false, 'traffic[0].tls_resume': false}}]");
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PorticoScenario) plain = portico_scenario_load_variant (s, "plain", errors, &error);
+
+  g_test_summary ("Variants set the TLS keys as any other: a variant without TLS needs no "
+                  "certificates.");
+  g_assert_no_error (error);
+  g_assert_true (portico_scenario_uses_tls (s));
+  g_assert_false (portico_scenario_find_node (plain, "gateway")->tls);
+  g_assert_false (portico_scenario_find_service (plain, "m")->tls);
+  g_assert_false (((PorticoScenarioTraffic *) g_ptr_array_index (plain->traffic, 0))->tls_resume);
+  g_assert_false (portico_scenario_uses_tls (plain));
+}
+
+static void
+test_tls_config (void)
+{
+  g_autoptr(PorticoScenario) s = load_minimal (TLS_SCENARIO);
+  PorticoLabPki pki = { .ca_path = "/run/lab-ca.pem", .cert_path = "/run/lab-cert.pem",
+                        .key_path = "/run/lab-key.pem" };
+  PorticoScenarioNode *front = portico_scenario_find_node (s, "front");
+  PorticoScenarioNode *back = portico_scenario_find_node (s, "back");
+  g_autoptr(JsonNode) f = portico_scenario_config_tls (s, front, front->config, &pki);
+  g_autoptr(JsonNode) b = portico_scenario_config_tls (s, back, back->config, &pki);
+  g_autofree char *before = json_to_string (front->config, FALSE);
+
+  g_test_summary ("The run's TLS in a node's config: a tls node gets the run's certificate as its "
+                  "default; a service reaching a tls mock or node by placeholder (url, or an upstream's "
+                  "target) becomes https and trusts the run's CA, unless it says otherwise; the "
+                  "scenario's own config is not changed.");
+  g_assert_cmpstr (at_string (f, "certificates.0.id"), ==, "portico-lab");
+  g_assert_cmpstr (at_string (f, "certificates.0.cert_path"), ==, "/run/lab-cert.pem");
+  g_assert_cmpstr (at_string (f, "certificates.0.key_path"), ==, "/run/lab-key.pem");
+  g_assert_cmpstr (at_string (f, "node.ssl_default_certificate"), ==, "portico-lab");
+  g_assert_cmpstr (at_string (f, "services.0.url"), ==, "https://{{service.secure}}/v1");
+  g_assert_cmpstr (at_string (f, "services.0.ca_certificates.0"), ==, "/run/lab-ca.pem");
+  g_assert_cmpstr (at_string (f, "services.1.protocol"), ==, "https");
+  g_assert_cmpstr (at_string (f, "services.1.ca_certificates.0"), ==, "/run/lab-ca.pem");
+  g_assert_cmpstr (at_string (f, "services.2.url"), ==, "http://{{service.plain}}");
+  g_assert_false (json_object_has_member (json_node_get_object (at (f, "services.2")), "ca_certificates"));
+  g_assert_cmpstr (at_string (f, "services.3.url"), ==, "https://{{service.secure}}");
+  g_assert_false (json_object_has_member (json_node_get_object (at (f, "services.3")), "ca_certificates"));
+  g_assert_cmpstr (at_string (f, "services.4.url"), ==, "http://{{node.back}}");
+
+  g_assert_false (json_object_has_member (json_node_get_object (b), "certificates"));
+  g_assert_cmpstr (at_string (b, "services.0.url"), ==, "https://{{node.front}}");
+  g_assert_cmpstr (at_string (b, "services.0.ca_certificates.0"), ==, "/run/lab-ca.pem");
+
+  g_assert_nonnull (strstr (before, "\"http://{{service.secure}}/v1\""));
+  g_assert_null (strstr (before, "portico-lab"));
+}
+
 /* ---- placeholders and the runner's helpers ------------------------------------------- */
 
 static char *
@@ -834,6 +935,19 @@ static const ErrorCase error_cases[] = {
       "expect[0].success_ratio.traffic: unknown traffic entry \"b\"",
       "expect[1].reloads.node: unknown node \"x\"",
       "expect[2].requests.traffic: no traffic entry 1 (there is 1)" } },
+  /* TLS */
+  { "tls-types", "'services': {'x': {'tls': 'yes'}}, 'gateway': {'node': {'tls': 1}}, "
+                 "'traffic': [{'tls_resume': 'no'}]",
+    { "services.x.tls: must be true or false", "gateway.node.tls: must be true or false",
+      "traffic[0].tls_resume: must be true or false" } },
+  { "tls-nodes", "'gateway': null, 'nodes': {'a': {'node': {'tls': null}}, 'b': {'node': {'tls': 'on'}}}",
+    { "nodes.b.node.tls: must be true or false" } },
+  { "tls-keys", "'services': {'x': {'tls': true, 'mock': {'tls': true}}}, 'traffic': [{'tls': true}]",
+    { "services.x.mock.tls: unknown key*", "traffic[0].tls: unknown key*" } },
+  { "tls-reload", "'gateway': {'node': {'tls': true}}, 'events': [{'at_s': 1, 'reload': {'set': "
+                  "{'node.tls': false}}}]",
+    { "events[0].reload.set: the node's config would be wrong: node.tls: unknown key*" } },
+
   { "expect-no-variants",
     "'expect': [{'ratio': {'of': 'rps', 'variant': 'a', 'over': 'b', 'min': 1}}]",
     { "expect[0].ratio.variant: unknown variant \"a\" (the scenario has no variants)",
@@ -903,6 +1017,9 @@ main (int argc, char **argv)
   g_test_add_func ("/lab/scenario/load/implicit-consumers", test_implicit_consumers);
   g_test_add_func ("/lab/scenario/variants/load", test_variants);
   g_test_add_func ("/lab/scenario/variants/json", test_variant_json);
+  g_test_add_func ("/lab/scenario/tls/load", test_tls_load);
+  g_test_add_func ("/lab/scenario/tls/variant", test_tls_variant);
+  g_test_add_func ("/lab/scenario/tls/config", test_tls_config);
   g_test_add_func ("/lab/scenario/runner/render", test_render);
   g_test_add_func ("/lab/scenario/runner/mock-argv", test_mock_argv);
   for (guint i = 0; i < G_N_ELEMENTS (error_cases); i++) {
