@@ -3,7 +3,8 @@
 #   make run     install what is missing, build, run the tour (scenarios/tour.json)
 #   make test    install what is missing, build, run every test suite:
 #                the unit and integration tests, the same under ASan+UBSan,
-#                and a bounded run of each fuzz target; ends with one line
+#                the dashboard in headless chromium, and a bounded run of
+#                each fuzz target; ends with one line
 #                "tests: N passed, N failed, N skipped"
 #   make fuzz    FUZZ_SECONDS=600: fuzz each target for that long
 #   make bench   bench/compare (nginx, haproxy, wrk installed when missing)
@@ -20,14 +21,21 @@ endif
 
 # Debian packages: build tools, the libraries, and what the tests drive.
 DEB_PACKAGES = meson ninja-build pkg-config gcc clang libclang-rt-14-dev python3 \
-               libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libssl-dev curl
+               libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libssl-dev curl tmux
 
 .PHONY: all deps build run test fuzz bench clean
 
 all: build
 
+# The dashboard's browser test (tests/browser): Debian's chromium, node and
+# npm, then playwright-core from npm (it downloads no browser). By command,
+# not by package: a node from elsewhere (nodesource) is fine as it is.
 deps:
 	@tools/install-deps $(DEB_PACKAGES)
+	@[ -x /usr/bin/chromium ] || tools/install-deps chromium
+	@command -v node >/dev/null && command -v npm >/dev/null || tools/install-deps nodejs npm
+	@[ -d tests/browser/node_modules/playwright-core ] || \
+	  npm ci --prefix tests/browser --prefer-offline --no-audit --no-fund --loglevel=error
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_FLAGS)

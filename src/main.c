@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/top.h"
 #include "core/config.h"
 #include "lab/demo.h"
 #include "lab/lab.h"
@@ -203,6 +204,7 @@ usage (void)
               "  run [FILE...]   run scenarios (default: the tour; --list, --json FILE, --demo)\n"
               "  mock [OPTIONS]  run a mock upstream service (see portico mock --help)\n"
               "  traffic [OPTIONS] URL  send load with Portico's own client (see portico traffic --help)\n"
+              "  top [ADMIN_ADDR] the node's dashboard in the terminal (see portico top --help)\n"
               "  version         print the version\n");
 }
 
@@ -234,6 +236,8 @@ main (int argc, char **argv)
     return portico_mock_main (argc, argv);
   if (strcmp (cmd, "traffic") == 0)
     return portico_traffic_cli_main (argc, argv);
+  if (strcmp (cmd, "top") == 0)
+    return portico_top_main (argc, argv);
   if (strcmp (cmd, "version") == 0 || strcmp (cmd, "--version") == 0)
     {
       g_print ("portico %s\n", PORTICO_VERSION);

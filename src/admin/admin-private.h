@@ -35,6 +35,11 @@ typedef struct {
 } PorticoAdminSnapshot;
 
 PorticoAdminSnapshot *portico_admin_snapshot_take (PorticoShm *shm, const PorticoConfig *config);
+/* The same without the shared dictionary's use (shdict_used and
+ * shdict_capacity 0): counting its entries scans the whole table under the
+ * lock the workers take, which the dashboard's sampler, 4 times a second,
+ * must not do. */
+PorticoAdminSnapshot *portico_admin_snapshot_take_slots (PorticoShm *shm, const PorticoConfig *config);
 void portico_admin_snapshot_free (PorticoAdminSnapshot *snap);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PorticoAdminSnapshot, portico_admin_snapshot_free)
 
@@ -56,8 +61,32 @@ JsonNode *portico_admin_traces_json (PorticoShm *shm);
 /* GET /traces/{id}: the summary, the phase order and every span; NULL
  * when no ring holds a trace of that id (or it is not "SLOT-N"). */
 JsonNode *portico_admin_trace_json (PorticoShm *shm, const char *id);
+
+/* Builders the views share: each sets @member, then its value. */
+void portico_admin_add_int (JsonBuilder *b, const char *member, gint64 value);
+/* A zone counter (unsigned 64-bit) as a JSON integer, capped at 2^63 - 1. */
+void portico_admin_add_count (JsonBuilder *b, const char *member, guint64 value);
+/* Microseconds as milliseconds (a double). */
+void portico_admin_add_ms (JsonBuilder *b, const char *member, guint64 us);
 /* RFC 3339 in UTC with milliseconds; null for a time never set. */
 void portico_admin_add_time (JsonBuilder *b, const char *member, gint64 us);
+/* {"downstream": {"full": n, "resumed": n, "failed": n}, "upstream": {...}} */
+void portico_admin_add_tls (JsonBuilder *b, const char *member,
+                            const guint64 counts[PORTICO_SHM_TLS_SIDES][PORTICO_SHM_TLS_KINDS]);
+/* "slot", "pid", "generation", "state" of a worker. */
+void portico_admin_add_worker_identity (JsonBuilder *b, const PorticoAdminWorker *w);
+/* "owners": [{"name", "pending", "running", "fired", "run_ms", "max_late_ms"}, ...]
+ * for every timer owner the slot names. */
+void portico_admin_add_timer_owners (JsonBuilder *b, const PorticoShmSlot *s);
+/* "timers": {"pending", "running", "fired"} of the slot, and its owners
+ * (as above) when @owners. */
+void portico_admin_add_timers (JsonBuilder *b, const PorticoShmSlot *s, gboolean owners);
+/* An array of @upstream's targets: {"target", "weight", "health", "counts"}
+ * each, as GET /upstreams/{name}/health lists them under "data". */
+void portico_admin_add_upstream_targets (JsonBuilder *b, const PorticoUpstream *upstream);
+/* An array of the summaries of the newest @limit traced requests (0: all),
+ * newest first, as GET /traces lists them. */
+void portico_admin_add_trace_summaries (JsonBuilder *b, PorticoShm *shm, guint limit);
 
 /* /upstreams/...: @path is what follows "/upstreams/". Returns the status;
  * *@out the JSON body (200) or NULL, *@message the error's text. */

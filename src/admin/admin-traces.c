@@ -68,6 +68,7 @@ add_summary (JsonBuilder *b, const PorticoTraceRecord *rec)
   add_text (b, "consumer", rec->consumer);
   json_builder_set_member_name (b, "duration_us");
   json_builder_add_int_value (b, rec->duration_us);
+  portico_admin_add_ms (b, "total_ms", (guint64) MAX (rec->duration_us, 0));
 }
 
 /* Spans by start; in the same microsecond, by phase (a handler before
@@ -155,21 +156,28 @@ add_detail (JsonBuilder *b, const PorticoTraceRecord *rec)
   json_builder_end_array (b);
 }
 
-JsonNode *
-portico_admin_traces_json (PorticoShm *shm)
+void
+portico_admin_add_trace_summaries (JsonBuilder *b, PorticoShm *shm, guint limit)
 {
   g_autoptr (GArray) records = read_all (shm);
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "traces");
+  guint n = limit != 0 ? MIN (limit, records->len) : records->len;
   json_builder_begin_array (b);
-  for (guint i = 0; i < records->len; i++)
+  for (guint i = 0; i < n; i++)
     {
       json_builder_begin_object (b);
       add_summary (b, &g_array_index (records, PorticoTraceRecord, i));
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+}
+
+JsonNode *
+portico_admin_traces_json (PorticoShm *shm)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "traces");
+  portico_admin_add_trace_summaries (b, shm, 0);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

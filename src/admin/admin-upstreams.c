@@ -24,18 +24,11 @@ find_upstream (const PorticoConfig *config, const char *name, gsize len)
   return NULL;
 }
 
-static JsonNode *
-health_json (const PorticoUpstream *upstream)
+void
+portico_admin_add_upstream_targets (JsonBuilder *b, const PorticoUpstream *upstream)
 {
   static const char *const kinds[] = { "successes", "http_failures", "tcp_failures", "timeouts" };
-  g_autoptr (JsonBuilder) b = json_builder_new ();
   gboolean checked = portico_health_checked (upstream);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "upstream");
-  json_builder_add_string_value (b, upstream->name);
-  json_builder_set_member_name (b, "algorithm");
-  json_builder_add_string_value (b, upstream->algorithm);
-  json_builder_set_member_name (b, "data");
   json_builder_begin_array (b);
   for (guint i = 0; i < upstream->targets->len; i++)
     {
@@ -61,6 +54,19 @@ health_json (const PorticoUpstream *upstream)
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+}
+
+static JsonNode *
+health_json (const PorticoUpstream *upstream)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "upstream");
+  json_builder_add_string_value (b, upstream->name);
+  json_builder_set_member_name (b, "algorithm");
+  json_builder_add_string_value (b, upstream->algorithm);
+  json_builder_set_member_name (b, "data");
+  portico_admin_add_upstream_targets (b, upstream);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

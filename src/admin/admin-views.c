@@ -46,6 +46,15 @@ portico_admin_phase_name (guint i)
 PorticoAdminSnapshot *
 portico_admin_snapshot_take (PorticoShm *shm, const PorticoConfig *config)
 {
+  PorticoAdminSnapshot *snap = portico_admin_snapshot_take_slots (shm, config);
+
+  portico_shdict_usage (shm, &snap->shdict_used, &snap->shdict_capacity);
+  return snap;
+}
+
+PorticoAdminSnapshot *
+portico_admin_snapshot_take_slots (PorticoShm *shm, const PorticoConfig *config)
+{
   PorticoAdminSnapshot *snap = g_new0 (PorticoAdminSnapshot, 1);
 
   snap->now_us = g_get_real_time ();
@@ -57,7 +66,6 @@ portico_admin_snapshot_take (PorticoShm *shm, const PorticoConfig *config)
   snap->reload_failures = portico_shm_reload_failures (shm);
   snap->respawns = portico_shm_respawns (shm);
   portico_shm_last_reload_error (shm, snap->last_reload_error, sizeof snap->last_reload_error);
-  portico_shdict_usage (shm, &snap->shdict_used, &snap->shdict_capacity);
   snap->workers_configured = config->node.workers != 0 ? config->node.workers : g_get_num_processors ();
 
   guint n = portico_shm_n_slots (shm);
@@ -84,8 +92,8 @@ portico_admin_snapshot_free (PorticoAdminSnapshot *snap)
 /* ------------------------------------------------------------------------ */
 /* Builders */
 
-static void
-add_int (JsonBuilder *b, const char *member, gint64 value)
+void
+portico_admin_add_int (JsonBuilder *b, const char *member, gint64 value)
 {
   json_builder_set_member_name (b, member);
   json_builder_add_int_value (b, value);
@@ -93,14 +101,14 @@ add_int (JsonBuilder *b, const char *member, gint64 value)
 
 /* Counters are unsigned 64-bit in the zone; JSON readers take them as
  * signed, which holds until 2^63. */
-static void
-add_count (JsonBuilder *b, const char *member, guint64 value)
+void
+portico_admin_add_count (JsonBuilder *b, const char *member, guint64 value)
 {
-  add_int (b, member, (gint64) MIN (value, (guint64) G_MAXINT64));
+  portico_admin_add_int (b, member, (gint64) MIN (value, (guint64) G_MAXINT64));
 }
 
-static void
-add_ms (JsonBuilder *b, const char *member, guint64 us)
+void
+portico_admin_add_ms (JsonBuilder *b, const char *member, guint64 us)
 {
   json_builder_set_member_name (b, member);
   json_builder_add_double_value (b, (double) us / 1000.0);
@@ -136,10 +144,10 @@ add_connections (JsonBuilder *b, const char *member, const guint64 counts[PORTIC
   json_builder_begin_object (b);
   for (guint i = 0; i < PORTICO_SHM_N_CONN_STATES; i++)
     {
-      add_count (b, conn_state_names[i], counts[i]);
+      portico_admin_add_count (b, conn_state_names[i], counts[i]);
       total += counts[i];
     }
-  add_count (b, "total", total);
+  portico_admin_add_count (b, "total", total);
   json_builder_end_object (b);
 }
 
@@ -152,34 +160,73 @@ add_responses (JsonBuilder *b, const guint64 responses[6])
   for (guint c = 1; c <= 5; c++)
     {
       char name[4] = { (char) ('0' + c), 'x', 'x', '\0' };
-      add_count (b, name, responses[c]);
+      portico_admin_add_count (b, name, responses[c]);
     }
   json_builder_end_object (b);
 }
 
-/* {"downstream": {"full": n, "resumed": n, "failed": n}, "upstream": {...}} */
-static void
-add_tls (JsonBuilder *b, const guint64 counts[PORTICO_SHM_TLS_SIDES][PORTICO_SHM_TLS_KINDS])
+void
+portico_admin_add_tls (JsonBuilder *b, const char *member,
+                       const guint64 counts[PORTICO_SHM_TLS_SIDES][PORTICO_SHM_TLS_KINDS])
 {
-  json_builder_set_member_name (b, "tls_handshakes");
+  json_builder_set_member_name (b, member);
   json_builder_begin_object (b);
   for (guint side = 0; side < PORTICO_SHM_TLS_SIDES; side++)
     {
       json_builder_set_member_name (b, portico_shm_tls_side_name (side));
       json_builder_begin_object (b);
       for (guint kind = 0; kind < PORTICO_SHM_TLS_KINDS; kind++)
-        add_count (b, portico_shm_tls_kind_name (kind), counts[side][kind]);
+        portico_admin_add_count (b, portico_shm_tls_kind_name (kind), counts[side][kind]);
       json_builder_end_object (b);
     }
   json_builder_end_object (b);
 }
 
-static void
-add_worker_identity (JsonBuilder *b, const PorticoAdminWorker *w)
+void
+portico_admin_add_timer_owners (JsonBuilder *b, const PorticoShmSlot *s)
 {
-  add_int (b, "slot", w->index);
-  add_int (b, "pid", w->slot.pid);
-  add_int (b, "generation", w->slot.generation);
+  json_builder_set_member_name (b, "owners");
+  json_builder_begin_array (b);
+  for (guint o = 0; o < PORTICO_SHM_N_OWNERS; o++)
+    {
+      const PorticoShmTimerOwner *owner = &s->owners[o];
+      /* A name that fills the field has no NUL. */
+      gsize len = strnlen (owner->name, sizeof owner->name);
+      if (len == 0)
+        continue;
+      g_autofree char *name = g_strndup (owner->name, len);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, g_utf8_validate (name, -1, NULL) ? name : "?");
+      portico_admin_add_count (b, "pending", owner->pending);
+      portico_admin_add_count (b, "running", owner->running);
+      portico_admin_add_count (b, "fired", owner->fired);
+      portico_admin_add_ms (b, "run_ms", owner->run_us);
+      portico_admin_add_ms (b, "max_late_ms", owner->max_late_us);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
+void
+portico_admin_add_timers (JsonBuilder *b, const PorticoShmSlot *s, gboolean owners)
+{
+  json_builder_set_member_name (b, "timers");
+  json_builder_begin_object (b);
+  portico_admin_add_count (b, "pending", s->timers_pending);
+  portico_admin_add_count (b, "running", s->timers_running);
+  portico_admin_add_count (b, "fired", s->timers_fired);
+  if (owners)
+    portico_admin_add_timer_owners (b, s);
+  json_builder_end_object (b);
+}
+
+void
+portico_admin_add_worker_identity (JsonBuilder *b, const PorticoAdminWorker *w)
+{
+  portico_admin_add_int (b, "slot", w->index);
+  portico_admin_add_int (b, "pid", w->slot.pid);
+  portico_admin_add_int (b, "generation", w->slot.generation);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, portico_admin_state_name (w->slot.state));
 }
@@ -191,38 +238,33 @@ add_worker (JsonBuilder *b, const PorticoAdminWorker *w)
   guint64 conns[PORTICO_SHM_N_CONN_STATES];
 
   json_builder_begin_object (b);
-  add_worker_identity (b, w);
+  portico_admin_add_worker_identity (b, w);
   portico_admin_add_time (b, "started", s->started_us);
   portico_admin_add_time (b, "updated", s->updated_us);
   for (guint i = 0; i < PORTICO_SHM_N_CONN_STATES; i++)
     conns[i] = s->connections[i];
   add_connections (b, "connections", conns);
-  add_count (b, "accepted", s->accepted);
-  add_count (b, "requests", s->requests);
+  portico_admin_add_count (b, "accepted", s->accepted);
+  portico_admin_add_count (b, "requests", s->requests);
   add_responses (b, s->responses);
-  add_count (b, "bytes_in", s->bytes_in);
-  add_count (b, "bytes_out", s->bytes_out);
+  portico_admin_add_count (b, "bytes_in", s->bytes_in);
+  portico_admin_add_count (b, "bytes_out", s->bytes_out);
 
   json_builder_set_member_name (b, "upstream");
   json_builder_begin_object (b);
-  add_count (b, "connects", s->upstream_connects);
-  add_count (b, "reuses", s->upstream_reuses);
-  add_count (b, "failures", s->upstream_failures);
-  add_count (b, "timeouts", s->upstream_timeouts);
-  add_count (b, "idle", s->upstream_idle);
-  add_count (b, "busy", s->upstream_busy);
+  portico_admin_add_count (b, "connects", s->upstream_connects);
+  portico_admin_add_count (b, "reuses", s->upstream_reuses);
+  portico_admin_add_count (b, "failures", s->upstream_failures);
+  portico_admin_add_count (b, "timeouts", s->upstream_timeouts);
+  portico_admin_add_count (b, "idle", s->upstream_idle);
+  portico_admin_add_count (b, "busy", s->upstream_busy);
   json_builder_end_object (b);
-  add_tls (b, s->tls_handshakes);
+  portico_admin_add_tls (b, "tls_handshakes", s->tls_handshakes);
 
-  add_ms (b, "loop_lag_ms", s->loop_lag_us);
-  add_ms (b, "loop_lag_max_ms", s->loop_lag_max_us);
+  portico_admin_add_ms (b, "loop_lag_ms", s->loop_lag_us);
+  portico_admin_add_ms (b, "loop_lag_max_ms", s->loop_lag_max_us);
 
-  json_builder_set_member_name (b, "timers");
-  json_builder_begin_object (b);
-  add_count (b, "pending", s->timers_pending);
-  add_count (b, "running", s->timers_running);
-  add_count (b, "fired", s->timers_fired);
-  json_builder_end_object (b);
+  portico_admin_add_timers (b, s, FALSE);
   json_builder_end_object (b);
 }
 
@@ -254,25 +296,25 @@ portico_admin_status_json (const PorticoAdminSnapshot *snap)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "node");
   json_builder_begin_object (b);
-  add_int (b, "master_pid", snap->master_pid);
-  add_int (b, "generation", snap->generation);
+  portico_admin_add_int (b, "master_pid", snap->master_pid);
+  portico_admin_add_int (b, "generation", snap->generation);
   portico_admin_add_time (b, "started", snap->master_started_us);
-  add_int (b, "uptime_s", snap->master_started_us > 0 && snap->now_us > snap->master_started_us
+  portico_admin_add_int (b, "uptime_s", snap->master_started_us > 0 && snap->now_us > snap->master_started_us
                             ? (snap->now_us - snap->master_started_us) / G_USEC_PER_SEC
                             : 0);
-  add_count (b, "reloads", snap->reloads);
-  add_count (b, "reload_failures", snap->reload_failures);
+  portico_admin_add_count (b, "reloads", snap->reloads);
+  portico_admin_add_count (b, "reload_failures", snap->reload_failures);
   json_builder_set_member_name (b, "last_reload_error");
   if (snap->last_reload_error[0] != '\0')
     json_builder_add_string_value (b, snap->last_reload_error);
   else
     json_builder_add_null_value (b);
-  add_count (b, "respawns", snap->respawns);
-  add_int (b, "workers_configured", snap->workers_configured);
+  portico_admin_add_count (b, "respawns", snap->respawns);
+  portico_admin_add_int (b, "workers_configured", snap->workers_configured);
   json_builder_set_member_name (b, "shdict");
   json_builder_begin_object (b);
-  add_int (b, "entries", snap->shdict_used);
-  add_int (b, "capacity", snap->shdict_capacity);
+  portico_admin_add_int (b, "entries", snap->shdict_used);
+  portico_admin_add_int (b, "capacity", snap->shdict_capacity);
   json_builder_end_object (b);
   json_builder_end_object (b);
 
@@ -295,10 +337,10 @@ portico_admin_status_json (const PorticoAdminSnapshot *snap)
     }
   json_builder_set_member_name (b, "totals");
   json_builder_begin_object (b);
-  add_count (b, "requests", requests);
+  portico_admin_add_count (b, "requests", requests);
   add_responses (b, responses);
   add_connections (b, "connections", conns);
-  add_tls (b, (const guint64 (*)[PORTICO_SHM_TLS_KINDS]) tls);
+  portico_admin_add_tls (b, "tls_handshakes", (const guint64 (*)[PORTICO_SHM_TLS_KINDS]) tls);
   json_builder_end_object (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
@@ -316,31 +358,11 @@ portico_admin_timers_json (const PorticoAdminSnapshot *snap)
       const PorticoShmSlot *s = &w->slot;
 
       json_builder_begin_object (b);
-      add_worker_identity (b, w);
-      add_count (b, "pending", s->timers_pending);
-      add_count (b, "running", s->timers_running);
-      add_count (b, "fired", s->timers_fired);
-      json_builder_set_member_name (b, "owners");
-      json_builder_begin_array (b);
-      for (guint o = 0; o < PORTICO_SHM_N_OWNERS; o++)
-        {
-          const PorticoShmTimerOwner *owner = &s->owners[o];
-          /* A name that fills the field has no NUL. */
-          gsize len = strnlen (owner->name, sizeof owner->name);
-          if (len == 0)
-            continue;
-          g_autofree char *name = g_strndup (owner->name, len);
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "name");
-          json_builder_add_string_value (b, g_utf8_validate (name, -1, NULL) ? name : "?");
-          add_count (b, "pending", owner->pending);
-          add_count (b, "running", owner->running);
-          add_count (b, "fired", owner->fired);
-          add_ms (b, "run_ms", owner->run_us);
-          add_ms (b, "max_late_ms", owner->max_late_us);
-          json_builder_end_object (b);
-        }
-      json_builder_end_array (b);
+      portico_admin_add_worker_identity (b, w);
+      portico_admin_add_count (b, "pending", s->timers_pending);
+      portico_admin_add_count (b, "running", s->timers_running);
+      portico_admin_add_count (b, "fired", s->timers_fired);
+      portico_admin_add_timer_owners (b, s);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);

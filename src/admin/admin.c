@@ -1,8 +1,9 @@
 /* admin.c: the admin process's server: who may ask, which path does what,
  * and POST /config, which validates a configuration and hands it to the
  * master as a file. The views themselves are in admin-views.c and
- * admin-metrics.c. */
+ * admin-metrics.c, the dashboard's data in admin-dashboard.c. */
 #include "admin/admin.h"
+#include "admin/admin-dashboard.h"
 #include "admin/admin-private.h"
 #include "node/signals.h"
 #include "pdk/phases.h"
@@ -11,7 +12,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <errno.h>
 #include <glib-unix.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +25,14 @@
  * gets the line, so the old ones are only history. */
 #define ADMIN_KEEP_CONFIG_FILES 8
 
+#define DASHBOARD_WS "/dashboard/ws"
+/* The WebSocket subprotocol a browser carries the token in, as it cannot
+ * set an Authorization header on a WebSocket. */
+#define TOKEN_PROTOCOL "portico-token."
+/* The page loads only what this server serves; its socket goes to the same
+ * host ('self' covers ws: to it). */
+#define DASHBOARD_CSP "default-src 'self'; connect-src 'self'; img-src 'self' data:"
+
 typedef struct {
   const PorticoAdminContext *ctx;
   const PorticoConfig *config; /* the generation's: ctx->config, then what the master sends */
@@ -33,7 +41,9 @@ typedef struct {
   SoupServer *server;
   GMainLoop *loop;
   char *token_digest;  /* SHA-256 of node.admin_token, hex; NULL without a token */
+  char *token_protocol; /* TOKEN_PROTOCOL + node.admin_token; NULL without a token */
   guint config_serial; /* the N of the last config-N.json written */
+  PorticoAdminDashboard *dashboard;
 } PorticoAdmin;
 
 typedef void (*AdminHandler) (PorticoAdmin *admin, SoupServerMessage *msg);
@@ -143,6 +153,15 @@ digest_equal (const char *a, const char *b)
   return diff == 0;
 }
 
+static gboolean
+token_matches (PorticoAdmin *admin, const char *token, gsize len)
+{
+  if (len == 0)
+    return FALSE;
+  g_autofree char *digest = token_digest (token, len);
+  return digest_equal (digest, admin->token_digest);
+}
+
 /* "Authorization: Bearer TOKEN" (the scheme in any case). */
 static gboolean
 bearer_matches (PorticoAdmin *admin, SoupServerMessage *msg)
@@ -161,10 +180,50 @@ bearer_matches (PorticoAdmin *admin, SoupServerMessage *msg)
   gsize len = strlen (token);
   while (len > 0 && (token[len - 1] == ' ' || token[len - 1] == '\t'))
     len--;
-  if (len == 0)
+  return token_matches (admin, token, len);
+}
+
+/* "Sec-WebSocket-Protocol: ..., portico-token.TOKEN, ...". */
+static gboolean
+protocol_matches (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  const char *value = soup_message_headers_get_list (soup_server_message_get_request_headers (msg),
+                                                     "Sec-WebSocket-Protocol");
+  if (value == NULL)
     return FALSE;
-  g_autofree char *digest = token_digest (token, len);
-  return digest_equal (digest, admin->token_digest);
+  g_auto (GStrv) offered = g_strsplit (value, ",", -1);
+  for (guint i = 0; offered[i] != NULL; i++)
+    {
+      const char *p = g_strstrip (offered[i]);
+      if (g_str_has_prefix (p, TOKEN_PROTOCOL) &&
+          token_matches (admin, p + strlen (TOKEN_PROTOCOL), strlen (p + strlen (TOKEN_PROTOCOL))))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Whether @msg may be answered; refuses it when not. @page: what is asked
+ * needs no token (the dashboard's page, which holds no data); @websocket:
+ * the token may come as a subprotocol. */
+static gboolean
+admit (PorticoAdmin *admin, SoupServerMessage *msg, gboolean page, gboolean websocket)
+{
+  if (admin->token_digest == NULL)
+    {
+      if (peer_is_loopback (soup_server_message_get_remote_address (msg)))
+        return TRUE;
+      reject (msg, SOUP_STATUS_FORBIDDEN, "the admin API answers loopback peers only unless node.admin_token is set");
+      return FALSE;
+    }
+  if (page || bearer_matches (admin, msg) || (websocket && protocol_matches (admin, msg)))
+    return TRUE;
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
+                                "Bearer realm=\"portico-admin\"");
+  reject (msg, SOUP_STATUS_UNAUTHORIZED,
+          websocket ? "a valid \"Authorization: Bearer TOKEN\" header or \"" TOKEN_PROTOCOL "TOKEN\" subprotocol "
+                      "is required"
+                    : "a valid \"Authorization: Bearer TOKEN\" header is required");
+  return FALSE;
 }
 
 static void
@@ -184,23 +243,13 @@ on_early_request (SoupServer *server, SoupServerMessage *msg, const char *path, 
 {
   PorticoAdmin *admin = data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *method = soup_server_message_get_method (msg);
+  g_autoptr (GBytes) page = NULL;
+  gboolean is_page = (method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD) &&
+                     (page = portico_admin_dashboard_asset (path, NULL)) != NULL;
 
-  if (admin->token_digest == NULL)
-    {
-      if (!peer_is_loopback (soup_server_message_get_remote_address (msg)))
-        {
-          reject (msg, SOUP_STATUS_FORBIDDEN,
-                  "the admin API answers loopback peers only unless node.admin_token is set");
-          return;
-        }
-    }
-  else if (!bearer_matches (admin, msg))
-    {
-      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "WWW-Authenticate",
-                                    "Bearer realm=\"portico-admin\"");
-      reject (msg, SOUP_STATUS_UNAUTHORIZED, "a valid \"Authorization: Bearer TOKEN\" header is required");
-      return;
-    }
+  if (!admit (admin, msg, is_page, FALSE))
+    return;
 
   if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH &&
       soup_message_headers_get_content_length (headers) > PORTICO_ADMIN_MAX_BODY)
@@ -212,8 +261,115 @@ on_early_request (SoupServer *server, SoupServerMessage *msg, const char *path, 
   g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
 }
 
+/* Whether @host ("name:port") names the loopback by address or as
+ * localhost. */
+static gboolean
+host_is_loopback_name (const char *host)
+{
+  g_autofree char *name = NULL;
+
+  if (host[0] == '[')
+    name = g_strndup (host + 1, strcspn (host + 1, "]"));
+  else
+    name = g_strndup (host, strcspn (host, ":"));
+  return g_ascii_strcasecmp (name, "localhost") == 0 || g_hostname_is_ip_address (name);
+}
+
+/* A browser names the origin of the page that opens a WebSocket: it must
+ * be this very host's, so no other site's page can read the node through a
+ * browser on the loopback. Without a token, the host must also be an
+ * address or localhost: a page whose name an attacker re-pointed at
+ * 127.0.0.1 (DNS rebinding) has its own origin as its host. No Origin: not
+ * a browser (portico top, curl), which the rules above cover. */
+static gboolean
+origin_allowed (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *origin = soup_message_headers_get_one (headers, "Origin");
+  const char *host = soup_message_headers_get_one (headers, "Host");
+
+  if (origin == NULL)
+    return TRUE;
+  if (host == NULL || (admin->token_digest == NULL && !host_is_loopback_name (host)))
+    return FALSE;
+  g_autofree char *own = g_strconcat ("http://", host, NULL);
+  return g_ascii_strcasecmp (origin, own) == 0;
+}
+
+/* GET /dashboard/ws, before libsoup takes up the handshake. */
+static void
+on_early_websocket (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+                    gpointer data)
+{
+  PorticoAdmin *admin = data;
+
+  if (strcmp (path, DASHBOARD_WS) != 0)
+    reject (msg, SOUP_STATUS_NOT_FOUND, "no such endpoint");
+  else if (!origin_allowed (admin, msg))
+    reject (msg, SOUP_STATUS_FORBIDDEN, "the dashboard's WebSocket answers pages of its own origin only");
+  else if (admit (admin, msg, FALSE, TRUE))
+    /* libsoup gives the socket up to the WebSocket: keep hold of it to see
+     * how much the kernel still has to send. */
+    g_object_set_data_full (G_OBJECT (msg), "portico-socket", g_object_ref (soup_server_message_get_socket (msg)),
+                            g_object_unref);
+}
+
+static void
+on_websocket (SoupServer *server, SoupServerMessage *msg, const char *path, SoupWebsocketConnection *conn,
+              gpointer data)
+{
+  PorticoAdmin *admin = data;
+  GSocket *socket = g_object_get_data (G_OBJECT (msg), "portico-socket");
+
+  g_debug ("admin: dashboard WebSocket open (protocol %s)",
+           soup_websocket_connection_get_protocol (conn) != NULL ? "token" : "none");
+  portico_admin_dashboard_watch (admin->dashboard, conn, socket);
+}
+
+/* The token's subprotocol is the one the handshake may agree on, so the
+ * handler changes with the token. */
+static void
+serve_websocket (PorticoAdmin *admin)
+{
+  char *protocols[] = { admin->token_protocol, NULL };
+
+  soup_server_add_early_handler (admin->server, DASHBOARD_WS, on_early_websocket, admin, NULL);
+  soup_server_add_websocket_handler (admin->server, DASHBOARD_WS, NULL,
+                                     admin->token_protocol != NULL ? protocols : NULL, on_websocket, admin,
+                                     NULL);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The endpoints */
+
+/* GET / and GET /dashboard/NAME: the page, compiled in. */
+static void
+handle_dashboard_asset (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  const char *type = NULL;
+  g_autoptr (GBytes) bytes = portico_admin_dashboard_asset (g_uri_get_path (soup_server_message_get_uri (msg)),
+                                                            &type);
+  if (bytes == NULL)
+    {
+      respond_error (msg, SOUP_STATUS_NOT_FOUND, "no such endpoint");
+      return;
+    }
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  soup_message_headers_replace (headers, "Content-Security-Policy", DASHBOARD_CSP);
+  soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+  soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_set_content_type (headers, type, NULL);
+  soup_message_body_append_bytes (soup_server_message_get_response_body (msg), bytes);
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+}
+
+static void
+handle_dashboard_snapshot (PorticoAdmin *admin, SoupServerMessage *msg)
+{
+  g_autoptr (JsonNode) root = portico_admin_dashboard_frame (admin->dashboard);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Cache-Control", "no-cache");
+  respond_json (msg, SOUP_STATUS_OK, root);
+}
 
 static void
 handle_status (PorticoAdmin *admin, SoupServerMessage *msg)
@@ -404,6 +560,9 @@ typedef struct {
 } AdminRoute;
 
 static const AdminRoute routes[] = {
+  { "/", handle_dashboard_asset, NULL },
+  { "/dashboard/snapshot", handle_dashboard_snapshot, NULL },
+  { "/dashboard/", handle_dashboard_asset, NULL }, /* a prefix: the page's files */
   { "/status", handle_status, NULL },
   { "/workers", handle_workers, NULL },
   { "/timers", handle_timers, NULL },
@@ -425,7 +584,7 @@ on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashT
     {
       const char *p = routes[i].path;
       gsize len = strlen (p);
-      gboolean prefix = p[len - 1] == '/';
+      gboolean prefix = len > 1 && p[len - 1] == '/'; /* "/" itself is the page */
       if (prefix ? strncmp (path, p, len) == 0 && path[len] != '\0' : strcmp (path, p) == 0)
         route = &routes[i];
     }
@@ -458,9 +617,14 @@ static void
 use_token (PorticoAdmin *admin)
 {
   g_clear_pointer (&admin->token_digest, g_free);
+  g_clear_pointer (&admin->token_protocol, g_free);
   const char *token = admin->config->node.admin_token;
   if (token != NULL)
-    admin->token_digest = token_digest (token, strlen (token));
+    {
+      admin->token_digest = token_digest (token, strlen (token));
+      admin->token_protocol = g_strconcat (TOKEN_PROTOCOL, token, NULL);
+    }
+  serve_websocket (admin);
 }
 
 /* A reload does not replace the admin process (a request arriving as an
@@ -476,6 +640,7 @@ take_config (PorticoAdmin *admin, const char *path)
       g_warning ("admin: cannot take the new configuration %s: %s", path, error->message);
       return;
     }
+  portico_admin_dashboard_set_config (admin->dashboard, config);
   g_clear_pointer (&admin->owned_config, portico_config_free);
   admin->owned_config = config;
   admin->config = config;
@@ -535,14 +700,12 @@ portico_admin_run (const PorticoAdminContext *ctx)
   /* The shared dictionary through the same calls the workers use: the
    * targets' health is kept there (proxy/health.c). */
   portico_pdk_bind_worker (NULL, ctx->shm, 0, 0);
-  use_token (&admin);
 
   GSocket *socket = g_socket_new_from_fd (ctx->listen_fd, &error);
   if (socket == NULL)
     {
       g_warning ("admin: cannot use the listening socket: %s", error->message);
       close (ctx->listen_fd);
-      g_free (admin.token_digest);
       g_string_free (admin.control_in, TRUE);
       return 1;
     }
@@ -552,6 +715,8 @@ portico_admin_run (const PorticoAdminContext *ctx)
   admin.server = soup_server_new ("server-header", "portico-admin/" PORTICO_VERSION, NULL);
   soup_server_add_early_handler (admin.server, NULL, on_early_request, &admin, NULL);
   soup_server_add_handler (admin.server, NULL, on_request, &admin, NULL);
+  use_token (&admin);
+  admin.dashboard = portico_admin_dashboard_new (ctx->shm, admin.config);
 
   int status = 0;
   if (!soup_server_listen_socket (admin.server, socket, 0, &error))
@@ -586,10 +751,12 @@ portico_admin_run (const PorticoAdminContext *ctx)
         portico_signal_remove (signals[i]);
     }
 
+  portico_admin_dashboard_free (admin.dashboard);
   soup_server_disconnect (admin.server);
   g_object_unref (admin.server);
   g_main_loop_unref (admin.loop);
   g_free (admin.token_digest);
+  g_free (admin.token_protocol);
   g_clear_pointer (&admin.owned_config, portico_config_free);
   g_string_free (admin.control_in, TRUE);
   return status;

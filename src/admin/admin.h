@@ -9,11 +9,17 @@
  *   GET  /metrics  Prometheus text exposition format 0.0.4
  *   POST /config   a full declarative configuration: validated here, then
  *                  handed to the master as a file to reload
+ *   GET  /         the live dashboard's page (and /dashboard/NAME, its files)
+ *   GET  /dashboard/snapshot  one dashboard frame (docs/dashboard.md)
+ *   GET  /dashboard/ws        a WebSocket pushing a frame every 250 ms
  * HEAD is answered wherever GET is. Errors are {"message": "..."}; an unknown
  * path is 404, a known path with another method 405.
  *
  * Who may ask: without node.admin_token only loopback peers (403 otherwise);
  * with it, any peer that sends "Authorization: Bearer TOKEN" (401 otherwise).
+ * The dashboard's page needs no token (it holds no data); its WebSocket
+ * also takes the token as the subprotocol "portico-token.TOKEN", as a
+ * browser cannot set headers on one, and refuses pages of other origins.
  */
 #pragma once
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <glib-unix.h>
 
 #include "lab/demo.h"
@@ -32,6 +34,69 @@ scenarios_dir (void)
         return g_canonicalize_filename (dir, NULL);
     }
   return g_strdup ("scenarios");
+}
+
+/* ---- --dashboard ---- */
+
+#define DASHBOARD_DEFAULT_PORT 8001 /* the admin API's default, as Kong's */
+
+static guint dashboard_port;
+
+/* `--dashboard` or `--dashboard=PORT`. */
+static gboolean
+parse_dashboard (const char *name, const char *value, gpointer data, GError **error)
+{
+  guint64 port = DASHBOARD_DEFAULT_PORT;
+
+  if (value != NULL && (!g_ascii_string_to_unsigned (value, 10, 1, 65535, &port, NULL)))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--dashboard=%s: expected a port number (1 to 65535)", value);
+      return FALSE;
+    }
+  dashboard_port = (guint) port;
+  return TRUE;
+}
+
+/* The port must be free before anything starts: a node that cannot bind
+ * its admin would fail the first variant with a less helpful message. */
+static gboolean
+dashboard_port_free (guint port)
+{
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons ((guint16) port),
+                             .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  gboolean free_port = fd >= 0 && setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+                       bind (fd, (struct sockaddr *) &sin, sizeof sin) == 0;
+  if (fd >= 0)
+    close (fd);
+  return free_port;
+}
+
+/* Says where the dashboard is, opens it in a browser when there is a
+ * display to open it on, and on a terminal waits for Enter, so that the
+ * room can look at the page before the scenario starts. */
+static void
+announce_dashboard (guint port)
+{
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/", port);
+  g_autofree char *opener = g_find_program_in_path ("xdg-open");
+
+  g_print ("dashboard: %s (it follows every variant: the page reconnects to each node)\n", url);
+  if (opener != NULL && (g_getenv ("DISPLAY") != NULL || g_getenv ("WAYLAND_DISPLAY") != NULL))
+    {
+      const char *argv[] = { opener, url, NULL };
+      g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                     NULL, NULL, NULL);
+    }
+  if (isatty (STDIN_FILENO) && isatty (STDOUT_FILENO))
+    {
+      char line[64];
+      g_print ("press Enter to start (the first node's page answers once it runs) ");
+      if (fgets (line, sizeof line, stdin) == NULL)
+        g_print ("\n");
+    }
 }
 
 /* g_ptr_array_sort hands the comparison pointers to the elements. */
@@ -241,6 +306,9 @@ portico_run_main (int argc, char **argv)
       "Write the traced requests as Chrome trace-event JSON (open in ui.perfetto.dev)", "FILE" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Only the report", NULL },
     { "demo", 0, 0, G_OPTION_ARG_NONE, &demo, "One request through a mock and a gateway, shown", NULL },
+    { "dashboard", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK, parse_dashboard,
+      "Serve the first node's admin API, and its dashboard, on 127.0.0.1:PORT (default 8001) in every variant",
+      "PORT" },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("[FILE...] - run scenarios (default: the tour)");
@@ -281,7 +349,18 @@ portico_run_main (int argc, char **argv)
     }
   g_unix_signal_add (SIGINT, on_interrupt, NULL);
   g_unix_signal_add (SIGTERM, on_interrupt, NULL);
-  PorticoRunOptions options = { .quiet = quiet, .progress = isatty (STDOUT_FILENO) };
+  if (dashboard_port != 0)
+    {
+      if (!dashboard_port_free (dashboard_port))
+        {
+          g_printerr ("portico run: --dashboard: 127.0.0.1:%u is in use (another node's admin API?); "
+                      "choose another with --dashboard=PORT\n", dashboard_port);
+          return 2;
+        }
+      announce_dashboard (dashboard_port);
+    }
+  PorticoRunOptions options = { .quiet = quiet, .progress = isatty (STDOUT_FILENO),
+                                .dashboard_port = dashboard_port };
   g_autoptr (JsonArray) json_all = json_array_new ();
   g_autoptr (GPtrArray) html_pages = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) html_names = g_ptr_array_new_with_free_func (g_free);

@@ -453,7 +453,9 @@ post_mock_state (Run *run, const char *service, int instance, const char *json, 
       g_autoptr (SoupMessage) msg = soup_message_new ("POST", uri);
       g_autoptr (GBytes) body = g_bytes_new (json, strlen (json));
       soup_message_set_request_body_from_bytes (msg, "application/json", body);
-      g_autoptr (GBytes) answer = soup_session_send_and_read (run->session, msg, NULL, NULL);
+      GBytes *answer = soup_session_send_and_read (run->session, msg, NULL, NULL); /* its status says it */
+      if (answer != NULL)
+        g_bytes_unref (answer);
       g_string_append_printf (detail, "%s%s: %u", detail->len ? ", " : "", (char *) key,
                               soup_message_get_status (msg));
     }
@@ -1169,7 +1171,9 @@ run_variant (const PorticoScenario *sc, const PorticoRunOptions *options, Portic
       RunNode *n = g_new0 (RunNode, 1);
       n->node = g_ptr_array_index (sc->nodes, i);
       n->listen = free_port_address ();
-      n->admin = free_port_address ();
+      n->admin = i == 0 && options->dashboard_port != 0
+                   ? g_strdup_printf ("127.0.0.1:%u", options->dashboard_port)
+                   : free_port_address ();
       n->config_path = g_strdup_printf ("%s/%s.json", run.dir, n->node->name);
       g_ptr_array_add (run.nodes, n);
       ok = n->listen && n->admin;

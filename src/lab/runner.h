@@ -21,6 +21,10 @@ G_BEGIN_DECLS
 typedef struct {
   gboolean quiet;     /* no narration, events or progress line while running */
   gboolean progress;  /* the live progress line (on a terminal) */
+  /* `--dashboard`: the first node's admin listens on 127.0.0.1:this port
+   * in every variant, so a dashboard open in a browser follows the run
+   * (the page reconnects to each variant's node); 0: a free port. */
+  guint dashboard_port;
 } PorticoRunOptions;
 
 /* Runs every variant of @scenario into @results. FALSE with @error when

@@ -405,8 +405,11 @@ names_tls_party (const PorticoScenario *s, const char *text)
 {
   gboolean tls = FALSE;
   g_autofree char *problem = NULL;
-  g_autofree char *expanded = text ? expand_string (s, text, tls_lookup, &tls, &problem) : NULL;
 
+  /* The expansion is only walked for its placeholders: tls_lookup notes
+   * whether one names a TLS party. */
+  if (text != NULL)
+    g_free (expand_string (s, text, tls_lookup, &tls, &problem));
   return tls;
 }
 

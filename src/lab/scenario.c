@@ -395,7 +395,10 @@ load_root (JsonNode *root, const char *source, gboolean with_variants, GPtrArray
     PorticoScenarioVariant *variant = g_ptr_array_index (s->variants, i);
     g_autoptr(GPtrArray) variant_errors = g_ptr_array_new_with_free_func (g_free);
     JsonNode *document = portico_scenario_variant_json (s, variant->name, NULL);
-    g_autoptr(PorticoScenario) loaded = load_root (document, source, FALSE, variant_errors);
+    /* Loaded only to be checked: its errors are what counts. */
+    PorticoScenario *loaded = load_root (document, source, FALSE, variant_errors);
+    if (loaded != NULL)
+      portico_scenario_free (loaded);
 
     for (guint j = 0; j < variant_errors->len; j++)
       g_ptr_array_add (errors, g_strdup_printf ("variants[%u] (%s): %s", i, variant->name,

@@ -463,6 +463,18 @@ parse_address (const char *addr, struct sockaddr_storage *ss, socklen_t *len)
     }
 }
 
+guint
+portico_test_free_port (void)
+{
+  int fd = socket (AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof sin;
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &sin, sizeof sin), ==, 0);
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sin, &len), ==, 0);
+  close (fd);
+  return ntohs (sin.sin_port);
+}
+
 int
 portico_test_connect (const char *addr)
 {

@@ -168,6 +168,16 @@ int portico_run_sync (const char *const *argv, int timeout_ms,
  */
 int portico_test_connect (const char *addr);
 
+/**
+ * portico_test_free_port:
+ *
+ * A loopback port bound and released at once: free a moment later, and
+ * refused until something listens on it.
+ *
+ * Returns: the port
+ */
+guint portico_test_free_port (void);
+
 /** Sends all of @data (@len < 0: strlen). Returns FALSE on error. */
 gboolean portico_test_send_all (int fd, const void *data, gssize len);
 

@@ -40,13 +40,7 @@ static char *
 dead_address (void)
 {
   /* Bound and never listened on: connects are refused. */
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t len = sizeof sin;
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &sin, sizeof sin), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sin, &len), ==, 0);
-  close (fd);
-  return g_strdup_printf ("127.0.0.1:%u", ntohs (sin.sin_port));
+  return g_strdup_printf ("127.0.0.1:%u", portico_test_free_port ());
 }
 
 /* Starts @lab's gateway on @json and finds its admin listener. */

@@ -4,6 +4,10 @@
 #include <signal.h>
 #include <unistd.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "harness.h"
 #include "lab/lab-proc.h"
@@ -113,11 +117,89 @@ test_silent_child (void)
   g_assert_cmpint (status, !=, 0);
 }
 
+/* ---- portico run --dashboard ---- */
+
+/* The master pid that the admin API on @addr reports, or 0 when nothing
+ * answers there. */
+static gint64
+master_pid (const char *addr)
+{
+  g_autoptr (PorticoTestResponse) resp =
+    portico_test_request (addr, "GET /status HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  if (resp == NULL || resp->status != 200)
+    return 0;
+  g_autofree char *body = portico_test_response_body_string (resp);
+  g_autoptr (JsonNode) root = json_from_string (body, NULL);
+  if (root == NULL)
+    return 0;
+  JsonObject *node = json_object_get_object_member (json_node_get_object (root), "node");
+  return node ? json_object_get_int_member_with_default (node, "master_pid", 0) : 0;
+}
+
+static void
+test_run_dashboard (void)
+{
+  g_test_summary ("`portico run --dashboard=PORT` gives the first node its admin API, dashboard page "
+                  "included, on 127.0.0.1:PORT in every variant (two variants, two masters, one port), "
+                  "and refuses a port that is in use before starting anything.");
+  guint port = portico_test_free_port ();
+  g_autofree char *addr = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autofree char *option = g_strdup_printf ("--dashboard=%u", port);
+  g_autofree char *scenario = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "..", "scenarios", "keepalive.json", NULL);
+  const char *argv[] = { portico_test_binary (), "run", "--quiet", option, scenario, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) run =
+    g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error);
+  g_assert_no_error (error);
+
+  /* Two variants of about 5 s each: poll until the run ends (bounded). */
+  gint64 first = 0, second = 0;
+  gboolean page = FALSE;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < deadline && g_subprocess_get_identifier (run) != NULL)
+    {
+      gint64 pid = master_pid (addr);
+      if (pid != 0 && first == 0)
+        first = pid;
+      else if (pid != 0 && pid != first)
+        second = pid;
+      if (pid != 0 && !page)
+        {
+          g_autoptr (PorticoTestResponse) resp =
+            portico_test_request (addr, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+          page = resp != NULL && resp->status == 200 &&
+                 g_str_has_prefix (portico_test_response_header (resp, "Content-Type"), "text/html");
+        }
+      g_usleep (200 * 1000);
+      g_main_context_iteration (NULL, FALSE);
+    }
+  g_assert_true (g_subprocess_wait (run, NULL, &error));
+  g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 0);
+  g_assert_cmpint (first, >, 0);
+  g_assert_cmpint (second, >, 0);
+  g_assert_true (page);
+
+  /* A port in use: a clear refusal, exit status 2, nothing started. */
+  int fd = socket (AF_INET, SOCK_STREAM, 0), one = 1;
+  g_assert_cmpint (setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), ==, 0); /* past TIME_WAIT */
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons ((guint16) port),
+                             .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &sin, sizeof sin), ==, 0);
+  g_assert_cmpint (listen (fd, 1), ==, 0);
+  g_autofree char *err = NULL;
+  int status = portico_run_sync (argv, 20000, NULL, &err, &error);
+  close (fd);
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 2);
+  g_assert_nonnull (strstr (err, "is in use"));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/lab/procs/node", test_node);
   g_test_add_func ("/lab/procs/silent-child", test_silent_child);
+  g_test_add_func ("/lab/run/dashboard", test_run_dashboard);
   return g_test_run ();
 }

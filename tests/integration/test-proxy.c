@@ -422,24 +422,12 @@ test_absolute_form (void)
   g_assert_cmpstr (echo_header (e, "Host", NULL), ==, "api.test");
 }
 
-static int
-closed_port (void)
-{
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t len = sizeof sin;
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &sin, sizeof sin), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sin, &len), ==, 0);
-  close (fd);
-  return ntohs (sin.sin_port);
-}
-
 static void
 test_upstream_failures (void)
 {
   g_test_summary ("Refused: 502; silent upstream: 504; no usable target: 503; each with Kong's "
                   "JSON message; a refused target is retried on the next one.");
-  g_autofree char *refused = g_strdup_printf ("127.0.0.1:%d", closed_port ());
+  g_autofree char *refused = g_strdup_printf ("127.0.0.1:%d", (int) portico_test_free_port ());
   g_autoptr (PorticoProc) gw = gateway_to (refused, NULL, NULL);
   g_autoptr (PorticoTestResponse) r =
     portico_test_request (portico_proc_address (gw, 0), "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -541,7 +529,7 @@ test_nginx_upstream (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("portico-nginx-XXXXXX", &error);
   g_assert_no_error (error);
-  int port = closed_port ();
+  int port = (int) portico_test_free_port ();
   g_autofree char *conf = g_strdup_printf (
     "worker_processes 1; daemon off; pid %s/nginx.pid; error_log %s/error.log;\n"
     "events { worker_connections 256; }\n"

@@ -102,8 +102,8 @@ test_schema_errors (void)
   g_assert_null (portico_modules_load (config, errors));
   const char *expected[] = {
     "plugins[0].config.colour: unknown field",
-    "plugins[0].config.respond_in: expected one of \"rewrite\", \"access\", \"balancer\", "
-    "\"header_filter\", \"body_filter\", \"log\", \"\"",
+    ("plugins[0].config.respond_in: expected one of \"rewrite\", \"access\", \"balancer\", "
+     "\"header_filter\", \"body_filter\", \"log\", \"\""),
     "plugins[0].config.respond_status: expected an integer",
     "plugins[0].config.yield_ms: expected a value from 0 to 60000",
     "plugins[0].config.set_headers[1]: expected a string",
