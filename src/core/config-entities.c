@@ -1,8 +1,9 @@
 /* core/config-entities.c: the schema of a configuration's entities (Kong's):
- * services and their routes, upstreams and their targets, consumers and
- * their credentials, and plugins on any of them. config.c walks the document
- * and reads its "node" section; how the loader reports errors and builds
- * entities is said at the top of config.c.
+ * services, consumers and their credentials, and plugins on any entity;
+ * config-routes.c reads a service's routes, config-upstreams.c the
+ * upstreams and their targets. config.c walks the document and reads its
+ * "node" section; how the loader reports errors and builds entities is said
+ * at the top of config.c.
  */
 #include "core/config-private.h"
 
@@ -10,9 +11,8 @@
 
 /* ---- names ------------------------------------------------------------------ */
 
-/* "tags" are free-form labels for people: checked, then dropped. */
-static void
-skip_tags (PorticoConfigLoader *ld, JsonObject *object)
+void
+portico_config_skip_tags (PorticoConfigLoader *ld, JsonObject *object)
 {
   g_auto(GStrv) tags = NULL;
 
@@ -29,11 +29,9 @@ valid_name (const char *name)
   return TRUE;
 }
 
-/* Reads the "name" of an entity and registers it in @names unless another
- * entity of the same @kind has it. Returns a copy even for a duplicate. */
-static char *
-load_name (PorticoConfigLoader *ld, JsonObject *object, const char *kind, GHashTable *names,
-           gpointer entity, gboolean required)
+char *
+portico_config_load_name (PorticoConfigLoader *ld, JsonObject *object, const char *kind,
+                          GHashTable *names, gpointer entity, gboolean required)
 {
   const char *name = NULL;
   char *copy;
@@ -55,165 +53,6 @@ load_name (PorticoConfigLoader *ld, JsonObject *object, const char *kind, GHashT
   else
     g_hash_table_insert (names, copy, entity);
   return copy;
-}
-
-/* ---- upstreams ------------------------------------------------------------------ */
-
-static void
-target_free (gpointer data)
-{
-  PorticoTarget *target = data;
-
-  g_free (target->target);
-  portico_address_clear (&target->address);
-  g_free (target);
-}
-
-static void
-upstream_free (gpointer data)
-{
-  PorticoUpstream *upstream = data;
-
-  g_free (upstream->name);
-  g_free (upstream->algorithm);
-  g_free (upstream->hash_on_header);
-  g_free (upstream->hash_fallback_header);
-  g_free (upstream->hash_on_cookie);
-  g_free (upstream->hash_on_cookie_path);
-  portico_config_clear_healthchecks (&upstream->healthchecks);
-  g_ptr_array_unref (upstream->targets);
-  g_free (upstream);
-}
-
-static void
-load_target (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
-{
-  static const char *const keys[] = { "target", "weight", "tags", NULL };
-  PorticoUpstream *upstream = data;
-  PorticoTarget *target;
-  JsonObject *object;
-  const char *text;
-
-  if (!(object = portico_json_reader_as_object (ld->r, node, keys)))
-    return;
-  target = g_new0 (PorticoTarget, 1);
-  target->weight = 100;
-  g_ptr_array_add (upstream->targets, target);
-  portico_json_reader_get_uint (ld->r, object, "weight", 0, 1000, &target->weight);
-  skip_tags (ld, object);
-  if ((text = portico_json_reader_require_string (ld->r, object, "target"))) {
-    target->target = g_strdup (text);
-    portico_config_load_address (ld, "target", text, 8000, &target->address);
-  }
-}
-
-static const char *const algorithm_names[] = {
-  [PORTICO_LB_ROUND_ROBIN] = "round-robin",
-  [PORTICO_LB_LEAST_CONNECTIONS] = "least-connections",
-  [PORTICO_LB_CONSISTENT_HASHING] = "consistent-hashing",
-  [PORTICO_LB_LATENCY] = "latency",
-  NULL,
-};
-
-static const char *const hash_names[] = {
-  [PORTICO_HASH_NONE] = "none",
-  [PORTICO_HASH_CONSUMER] = "consumer",
-  [PORTICO_HASH_IP] = "ip",
-  [PORTICO_HASH_HEADER] = "header",
-  [PORTICO_HASH_COOKIE] = "cookie",
-  [PORTICO_HASH_PATH] = "path",
-  NULL,
-};
-
-/* @key's value, one of @names (NULL-terminated): its index, else @fallback
- * (an error when it is there but none of them). */
-static guint
-load_choice (PorticoConfigLoader *ld, JsonObject *object, const char *key, const char *const *names,
-             guint fallback)
-{
-  const char *text = NULL;
-  if (portico_json_reader_get_string (ld->r, object, key, &text) != PORTICO_JSON_FIELD_OK)
-    return fallback;
-  for (guint i = 0; names[i]; i++)
-    if (g_str_equal (text, names[i]))
-      return i;
-  g_autofree char *list = g_strjoinv (", ", (char **) names);
-  portico_json_reader_error (ld->r, key, "must be one of: %s", list);
-  return fallback;
-}
-
-/* A header name for hash_on "header": @key must hold one. */
-static char *
-load_hash_header (PorticoConfigLoader *ld, JsonObject *object, const char *key, gboolean needed,
-                  const char *needed_by)
-{
-  const char *text = NULL;
-  PorticoJsonField got = portico_json_reader_get_nonempty_string (ld->r, object, key, &text);
-  if (got == PORTICO_JSON_FIELD_ABSENT && needed)
-    portico_json_reader_error (ld->r, key, "is required with %s \"header\"", needed_by);
-  return got == PORTICO_JSON_FIELD_OK ? g_strdup (text) : NULL;
-}
-
-/* Kong's consistent-hashing keys: what to hash, what to hash when that
- * is missing, and the ring's size. */
-static void
-load_hashing (PorticoConfigLoader *ld, JsonObject *object, PorticoUpstream *upstream)
-{
-  const char *path = "/", *cookie = NULL;
-  upstream->hash_on = load_choice (ld, object, "hash_on", hash_names, PORTICO_HASH_NONE);
-  upstream->hash_fallback = load_choice (ld, object, "hash_fallback", hash_names, PORTICO_HASH_NONE);
-  upstream->hash_on_header =
-    load_hash_header (ld, object, "hash_on_header", upstream->hash_on == PORTICO_HASH_HEADER, "hash_on");
-  upstream->hash_fallback_header = load_hash_header (ld, object, "hash_fallback_header",
-                                                     upstream->hash_fallback == PORTICO_HASH_HEADER,
-                                                     "hash_fallback");
-  if (portico_json_reader_get_nonempty_string (ld->r, object, "hash_on_cookie", &cookie) ==
-        PORTICO_JSON_FIELD_ABSENT &&
-      upstream->hash_on == PORTICO_HASH_COOKIE)
-    portico_json_reader_error (ld->r, "hash_on_cookie", "is required with hash_on \"cookie\"");
-  upstream->hash_on_cookie = g_strdup (cookie);
-  portico_json_reader_get_nonempty_string (ld->r, object, "hash_on_cookie_path", &path);
-  if (path[0] != '/')
-    portico_json_reader_error (ld->r, "hash_on_cookie_path", "must start with \"/\"");
-  upstream->hash_on_cookie_path = g_strdup (path);
-  upstream->slots = 10000;
-  portico_json_reader_get_uint (ld->r, object, "slots", 10, 65536, &upstream->slots);
-
-  gboolean hashing = upstream->lb == PORTICO_LB_CONSISTENT_HASHING;
-  if (!hashing && upstream->hash_on != PORTICO_HASH_NONE)
-    portico_json_reader_error (ld->r, "hash_on", "needs algorithm \"consistent-hashing\"");
-  if (hashing && upstream->hash_on == PORTICO_HASH_NONE)
-    portico_json_reader_error (ld->r, "hash_on", "is required with algorithm \"consistent-hashing\"");
-  if (upstream->hash_fallback != PORTICO_HASH_NONE &&
-      (upstream->hash_on == PORTICO_HASH_COOKIE || upstream->hash_fallback == PORTICO_HASH_COOKIE))
-    portico_json_reader_error (ld->r, "hash_fallback", "cannot be used with a cookie (Kong's rule: the "
-                                                       "gateway sets the cookie, so it is never missing)");
-  else if (upstream->hash_fallback != PORTICO_HASH_NONE && upstream->hash_fallback == upstream->hash_on &&
-           upstream->hash_on != PORTICO_HASH_HEADER)
-    portico_json_reader_error (ld->r, "hash_fallback", "must differ from hash_on");
-}
-
-static void
-load_upstream (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
-{
-  static const char *const keys[] = { "name", "algorithm", "hash_on", "hash_fallback", "hash_on_header",
-                                      "hash_fallback_header", "hash_on_cookie", "hash_on_cookie_path",
-                                      "slots", "healthchecks", "targets", "tags", NULL };
-  PorticoUpstream *upstream;
-  JsonObject *object;
-
-  if (!(object = portico_json_reader_as_object (ld->r, node, keys)))
-    return;
-  upstream = g_new0 (PorticoUpstream, 1);
-  upstream->targets = g_ptr_array_new_with_free_func (target_free);
-  g_ptr_array_add (ld->config->upstreams, upstream);
-  upstream->name = load_name (ld, object, "upstream", ld->upstreams, upstream, TRUE);
-  upstream->lb = load_choice (ld, object, "algorithm", algorithm_names, PORTICO_LB_ROUND_ROBIN);
-  upstream->algorithm = g_strdup (algorithm_names[upstream->lb]);
-  load_hashing (ld, object, upstream);
-  portico_config_load_healthchecks (ld, object, &upstream->healthchecks);
-  portico_config_each_element (ld, object, "targets", load_target, upstream);
-  skip_tags (ld, object);
 }
 
 /* ---- plugins ------------------------------------------------------------------ */
@@ -294,7 +133,7 @@ load_plugin (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
 
     plugin->config = json_node_init_object (json_node_alloc (), empty);
   }
-  skip_tags (ld, object);
+  portico_config_skip_tags (ld, object);
 
   if (scope) {
     plugin->service = scope->service;
@@ -323,30 +162,16 @@ load_plugin (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
   }
 }
 
-/* ---- services and routes ------------------------------------------------------------ */
-
-static void
-route_header_free (gpointer data)
+void
+portico_config_load_plugins (PorticoConfigLoader *ld, JsonObject *object, PorticoService *service,
+                             PorticoRoute *route)
 {
-  PorticoRouteHeader *header = data;
+  PluginScope scope = { service, route };
 
-  g_free (header->name);
-  g_strfreev (header->values);
-  g_free (header);
+  portico_config_each_element (ld, object, "plugins", load_plugin, &scope);
 }
 
-static void
-route_free (gpointer data)
-{
-  PorticoRoute *route = data;
-
-  g_free (route->name);
-  g_strfreev (route->paths);
-  g_strfreev (route->hosts);
-  g_strfreev (route->methods);
-  g_ptr_array_unref (route->headers);
-  g_free (route);
-}
+/* ---- services ------------------------------------------------------------------ */
 
 static void
 service_free (gpointer data)
@@ -361,275 +186,6 @@ service_free (gpointer data)
   portico_address_clear (&service->address);
   g_ptr_array_unref (service->routes);
   g_free (service);
-}
-
-static char *
-check_route_path (PorticoJsonReader *r, const char *value, gpointer user_data)
-{
-  if (value[0] == '~') {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GRegex) regex = NULL;
-
-    if (!value[1]) {
-      portico_json_reader_error (r, NULL, "must have a regex after \"~\"");
-      return NULL;
-    }
-    if (!(regex = g_regex_new (value + 1, G_REGEX_OPTIMIZE | G_REGEX_RAW, 0, &error))) {
-      portico_json_reader_error (r, NULL, "invalid regex: %s", error->message);
-      return NULL;
-    }
-  } else if (value[0] != '/') {
-    portico_json_reader_error (r, NULL, "must start with \"/\"");
-    return NULL;
-  }
-  return g_strdup (value);
-}
-
-static char *
-check_route_host (PorticoJsonReader *r, const char *value, gpointer user_data)
-{
-  g_autofree char *host = g_ascii_strdown (value, -1);
-  size_t len = strlen (host);
-  const char *star = strchr (host, '*');
-
-  if (len == 0) {
-    portico_json_reader_error (r, NULL, "must not be empty");
-    return NULL;
-  }
-  if (host[0] == '[') {
-    /* An IPv6 literal: only the brackets and what may sit between them. */
-    const char *end = strchr (host, ']');
-
-    if (end && end[1] == ':') {
-      portico_json_reader_error (r, NULL, "a port in hosts is not supported yet");
-      return NULL;
-    }
-    if (!end || end[1] || strspn (host + 1, "0123456789abcdef:.") != (size_t) (end - host - 1)) {
-      portico_json_reader_error (r, NULL, "is not a valid host name");
-      return NULL;
-    }
-    return g_steal_pointer (&host);
-  }
-  if (strchr (host, ':')) {
-    portico_json_reader_error (r, NULL, "a port in hosts is not supported yet");
-    return NULL;
-  }
-  if (star) {
-    gboolean leftmost = star == host && host[1] == '.' && host[2] && !strchr (host + 1, '*');
-    gboolean rightmost = star == host + len - 1 && len > 2 && host[len - 2] == '.';
-
-    if (!leftmost && !rightmost) {
-      portico_json_reader_error (r, NULL,
-                                 "a wildcard must be the whole leftmost or rightmost label "
-                                 "(\"*.example.com\" or \"example.*\")");
-      return NULL;
-    }
-  }
-  if (strspn (host, "abcdefghijklmnopqrstuvwxyz0123456789-._*") != len || host[0] == '.' ||
-      host[len - 1] == '.' || strstr (host, "..")) {
-    portico_json_reader_error (r, NULL, "is not a valid host name");
-    return NULL;
-  }
-  return g_steal_pointer (&host);
-}
-
-static char *
-check_route_method (PorticoJsonReader *r, const char *value, gpointer user_data)
-{
-  size_t len = strlen (value);
-
-  if (len == 0 || strspn (value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != len) {
-    portico_json_reader_error (r, NULL, "must be an upper-case method such as \"GET\"");
-    return NULL;
-  }
-  return g_strdup (value);
-}
-
-/* Kong's route protocols that are not HTTP/1.1 over TCP or TLS. */
-static const char *const other_protocols[] = { "grpc", "grpcs", "tcp", "tls", "tls_passthrough", "udp", "ws",
-                                               "wss", NULL };
-
-static char *
-check_route_protocol (PorticoJsonReader *r, const char *value, gpointer user_data)
-{
-  if (g_str_equal (value, "http") || g_str_equal (value, "https"))
-    return g_strdup (value);
-  if (g_strv_contains (other_protocols, value))
-    portico_json_reader_error (r, NULL, "\"%s\" is not supported: Portico proxies HTTP/1.1 only (\"http\" "
-                               "or \"https\")", value);
-  else
-    portico_json_reader_error (r, NULL, "must be \"http\" or \"https\"");
-  return NULL;
-}
-
-/* "protocols" and "https_redirect_status_code" (Kong's defaults: both
- * schemes, 426). */
-static void
-load_route_protocols (PorticoConfigLoader *ld, JsonObject *object, PorticoRoute *route)
-{
-  g_auto(GStrv) protocols = NULL;
-  JsonNode *status;
-
-  route->protocols = PORTICO_PROTOCOL_HTTP | PORTICO_PROTOCOL_HTTPS;
-  route->https_redirect_status_code = 426;
-  if (portico_json_reader_get_strings (ld->r, object, "protocols", check_route_protocol, NULL,
-                                       &protocols) == PORTICO_JSON_FIELD_OK) {
-    route->protocols = 0;
-    for (guint i = 0; protocols[i]; i++)
-      route->protocols |= g_str_equal (protocols[i], "https") ? PORTICO_PROTOCOL_HTTPS : PORTICO_PROTOCOL_HTTP;
-    if (route->protocols == 0)
-      portico_json_reader_error (ld->r, "protocols", "must list \"http\", \"https\" or both");
-  }
-  if ((status = portico_json_member (object, "https_redirect_status_code"))) {
-    gint64 code = JSON_NODE_HOLDS_VALUE (status) && json_node_get_value_type (status) == G_TYPE_INT64
-                    ? json_node_get_int (status) : 0;
-
-    if (code != 301 && code != 302 && code != 307 && code != 308 && code != 426)
-      portico_json_reader_error (ld->r, "https_redirect_status_code", "must be 301, 302, 307, 308 or 426");
-    else
-      route->https_redirect_status_code = (int) code;
-  }
-}
-
-static char *
-check_header_value (PorticoJsonReader *r, const char *value, gpointer user_data)
-{
-  return g_ascii_strdown (value, -1);
-}
-
-/* RFC 9110 token characters. */
-static gboolean
-valid_token (const char *text)
-{
-  size_t len = strlen (text);
-
-  return len > 0 &&
-         strspn (text, "!#$%&'*+-.^_`|~0123456789"
-                       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == len;
-}
-
-/* Returns FALSE when something in "headers" was wrong (already reported). */
-static gboolean
-load_route_headers (PorticoConfigLoader *ld, JsonObject *object, PorticoRoute *route)
-{
-  g_autoptr(GHashTable) seen = NULL; /* lower-cased names, owned by route->headers */
-  JsonObject *headers;
-  GList *names;
-  gboolean valid = TRUE;
-
-  switch (portico_json_reader_get_object (ld->r, object, "headers", NULL, &headers)) {
-  case PORTICO_JSON_FIELD_ABSENT:
-    return TRUE;
-  case PORTICO_JSON_FIELD_INVALID:
-    return FALSE;
-  case PORTICO_JSON_FIELD_OK:
-    break;
-  }
-  portico_json_reader_push_key (ld->r, "headers");
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
-  names = json_object_get_members (headers);
-  for (GList *l = names; l; l = l->next) {
-    g_autofree char *name = g_ascii_strdown (l->data, -1);
-    g_auto(GStrv) values = NULL;
-    PorticoRouteHeader *header;
-
-    if (!valid_token (name)) {
-      portico_json_reader_error (ld->r, l->data, "is not a valid header name");
-      valid = FALSE;
-      continue;
-    }
-    if (g_str_equal (name, "host")) {
-      portico_json_reader_error (ld->r, l->data, "use \"hosts\" to match the Host header");
-      valid = FALSE;
-      continue;
-    }
-    if (g_hash_table_contains (seen, name)) {
-      portico_json_reader_error (ld->r, l->data, "duplicate header \"%s\"", name);
-      valid = FALSE;
-      continue;
-    }
-    switch (portico_json_reader_get_strings (ld->r, headers, l->data, check_header_value, NULL,
-                                             &values)) {
-    case PORTICO_JSON_FIELD_ABSENT:
-      portico_json_reader_error (ld->r, l->data, "must be an array of strings");
-      valid = FALSE;
-      continue;
-    case PORTICO_JSON_FIELD_INVALID:
-      valid = FALSE;
-      continue;
-    case PORTICO_JSON_FIELD_OK:
-      break;
-    }
-    if (!values[0]) {
-      portico_json_reader_error (ld->r, l->data, "must list at least one value");
-      valid = FALSE;
-      continue;
-    }
-    header = g_new0 (PorticoRouteHeader, 1);
-    header->name = g_steal_pointer (&name);
-    header->values = g_steal_pointer (&values);
-    g_ptr_array_add (route->headers, header);
-    g_hash_table_add (seen, header->name);
-  }
-  g_list_free (names);
-  portico_json_reader_pop (ld->r);
-  return valid;
-}
-
-/* Reads an array of strings that may be left out; an empty one counts as
- * none. Returns FALSE when it was wrong (already reported). */
-static gboolean
-load_route_strings (PorticoConfigLoader *ld, JsonObject *object, const char *key,
-                    PorticoJsonStringCheck check, GStrv *out)
-{
-  PorticoJsonField result = portico_json_reader_get_strings (ld->r, object, key, check, NULL, out);
-
-  if (*out && !(*out)[0])
-    g_clear_pointer (out, g_strfreev);
-  return result != PORTICO_JSON_FIELD_INVALID;
-}
-
-static void
-load_route (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
-{
-  static const char *const keys[] = { "name", "paths", "hosts", "methods", "headers", "strip_path",
-                                      "preserve_host", "regex_priority", "protocols",
-                                      "https_redirect_status_code", "plugins", "tags", NULL };
-  PorticoService *service = data;
-  PluginScope scope = { 0 };
-  PorticoRoute *route;
-  JsonObject *object;
-  gboolean valid = TRUE;
-  gint64 priority = 0;
-
-  if (!(object = portico_json_reader_as_object (ld->r, node, keys)))
-    return;
-  route = g_new0 (PorticoRoute, 1);
-  route->headers = g_ptr_array_new_with_free_func (route_header_free);
-  route->strip_path = TRUE;
-  route->service = service;
-  route->index = ld->config->routes->len;
-  g_ptr_array_add (ld->config->routes, route);
-  g_ptr_array_add (service->routes, route);
-
-  route->name = load_name (ld, object, "route", ld->routes, route, FALSE);
-  valid &= load_route_strings (ld, object, "paths", check_route_path, &route->paths);
-  valid &= load_route_strings (ld, object, "hosts", check_route_host, &route->hosts);
-  valid &= load_route_strings (ld, object, "methods", check_route_method, &route->methods);
-  valid &= load_route_headers (ld, object, route);
-  if (valid && !route->paths && !route->hosts && !route->methods && route->headers->len == 0)
-    portico_json_reader_error (ld->r, NULL,
-                               "must have at least one of paths, hosts, methods, headers");
-
-  portico_json_reader_get_bool (ld->r, object, "strip_path", &route->strip_path);
-  portico_json_reader_get_bool (ld->r, object, "preserve_host", &route->preserve_host);
-  portico_json_reader_get_int (ld->r, object, "regex_priority", G_MININT, G_MAXINT, &priority);
-  route->regex_priority = (int) priority;
-  load_route_protocols (ld, object, route);
-  skip_tags (ld, object);
-
-  scope.route = route;
-  portico_config_each_element (ld, object, "plugins", load_plugin, &scope);
 }
 
 /* Fills protocol, host, port and path from "url". */
@@ -737,7 +293,6 @@ load_service (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
                                       "retries", "routes", "plugins", "tags",
                                       /* read by config-tls.c */
                                       "tls_verify", "ca_certificates", "client_certificate", NULL };
-  PluginScope scope = { 0 };
   PorticoService *service;
   JsonObject *object;
 
@@ -749,7 +304,7 @@ load_service (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
   service->retries = 5;
   g_ptr_array_add (ld->config->services, service);
 
-  service->name = load_name (ld, object, "service", ld->services, service, TRUE);
+  service->name = portico_config_load_name (ld, object, "service", ld->services, service, TRUE);
   load_service_target (ld, object, service);
   portico_json_reader_get_uint (ld->r, object, "connect_timeout", 1, PORTICO_CONFIG_MAX_MS,
                                 &service->connect_timeout);
@@ -758,10 +313,9 @@ load_service (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
   portico_json_reader_get_uint (ld->r, object, "read_timeout", 1, PORTICO_CONFIG_MAX_MS,
                                 &service->read_timeout);
   portico_json_reader_get_uint (ld->r, object, "retries", 0, 32767, &service->retries);
-  skip_tags (ld, object);
-  portico_config_each_element (ld, object, "routes", load_route, service);
-  scope.service = service;
-  portico_config_each_element (ld, object, "plugins", load_plugin, &scope);
+  portico_config_skip_tags (ld, object);
+  portico_config_each_element (ld, object, "routes", portico_config_load_route, service);
+  portico_config_load_plugins (ld, object, service, NULL);
 }
 
 /* ---- consumers ------------------------------------------------------------------ */
@@ -830,7 +384,7 @@ load_credential (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
 
   if (!(object = portico_json_reader_as_object (ld->r, node, kind->fields)))
     return;
-  skip_tags (ld, object);
+  portico_config_skip_tags (ld, object);
   for (guint i = 0; kind->fields[i]; i++) {
     const char *field = kind->fields[i];
 
@@ -911,7 +465,7 @@ load_consumer (PorticoConfigLoader *ld, JsonNode *node, gpointer data)
                              &consumer->custom_id);
   if (valid && !consumer->username && !consumer->custom_id)
     portico_json_reader_error (ld->r, NULL, "must have a username or a custom_id");
-  skip_tags (ld, object);
+  portico_config_skip_tags (ld, object);
   for (guint i = 0; i < G_N_ELEMENTS (credential_kinds); i++)
     portico_config_each_element (ld, object, credential_kinds[i].key, load_credential,
                                  (gpointer) &credential_kinds[i]);
@@ -923,8 +477,8 @@ void
 portico_config_entities_init (PorticoConfig *config)
 {
   config->services = g_ptr_array_new_with_free_func (service_free);
-  config->routes = g_ptr_array_new_with_free_func (route_free);
-  config->upstreams = g_ptr_array_new_with_free_func (upstream_free);
+  config->routes = g_ptr_array_new_with_free_func (portico_config_route_free);
+  config->upstreams = g_ptr_array_new_with_free_func (portico_config_upstream_free);
   config->consumers = g_ptr_array_new_with_free_func (consumer_free);
   config->plugins = g_ptr_array_new_with_free_func (plugin_free);
 }
@@ -934,7 +488,7 @@ portico_config_load_entities (PorticoConfigLoader *ld, JsonObject *root)
 {
   /* Services refer to upstreams and plugins to everything: load the
    * referred-to first, whatever the order in the file. */
-  portico_config_each_element (ld, root, "upstreams", load_upstream, NULL);
+  portico_config_each_element (ld, root, "upstreams", portico_config_load_upstream, NULL);
   portico_config_each_element (ld, root, "services", load_service, NULL);
   portico_config_each_element (ld, root, "consumers", load_consumer, NULL);
   portico_config_each_element (ld, root, "plugins", load_plugin, NULL);

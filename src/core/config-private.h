@@ -1,5 +1,6 @@
-/* config-private.h: what the two halves of the config loader share:
- * config.c (the document, the "node" section) and config-entities.c. */
+/* config-private.h: what the files of the config loader share: config.c
+ * (the document, the "node" section), config-entities.c, config-routes.c,
+ * config-upstreams.c, config-health.c and config-tls.c. */
 #pragma once
 
 #include "core/config.h"
@@ -49,6 +50,33 @@ void portico_config_entities_init (PorticoConfig *config);
 
 /* Loads "upstreams", "services", "consumers" and "plugins" of @root. */
 void portico_config_load_entities (PorticoConfigLoader *ld, JsonObject *root);
+
+/* "tags" are free-form labels for people: checked, then dropped. */
+void portico_config_skip_tags (PorticoConfigLoader *ld, JsonObject *object);
+
+/* Reads an entity's "name", registered in @names unless taken; a copy even then. */
+char *portico_config_load_name (PorticoConfigLoader *ld, JsonObject *object, const char *kind,
+                                GHashTable *names, gpointer entity, gboolean required);
+
+/* Loads the "plugins" nested in a service or route (@object), scoped to it. */
+void portico_config_load_plugins (PorticoConfigLoader *ld, JsonObject *object, PorticoService *service,
+                                  PorticoRoute *route);
+
+/* config-routes.c */
+
+/* Frees a route of config->routes. */
+void portico_config_route_free (gpointer data);
+
+/* Loads one of the "routes" of the service @data. */
+void portico_config_load_route (PorticoConfigLoader *ld, JsonNode *node, gpointer data);
+
+/* config-upstreams.c */
+
+/* Frees an upstream of config->upstreams, and its targets. */
+void portico_config_upstream_free (gpointer data);
+
+/* Loads one of the "upstreams", with its targets and healthchecks. */
+void portico_config_load_upstream (PorticoConfigLoader *ld, JsonNode *node, gpointer data);
 
 /* config-tls.c */
 

@@ -9,8 +9,9 @@
  * reference to the entity into a second, misleading error. The typed reads,
  * the paths and the error list are core/json-reader's; this file is the
  * schema of the document and of its "node" section, config-entities.c that
- * of the services, routes, upstreams, consumers and plugins, config-tls.c
- * that of certificates and every TLS key.
+ * of the services, consumers and plugins, config-routes.c of the routes,
+ * config-upstreams.c of the upstreams and their targets, config-health.c of
+ * their health checks, config-tls.c of certificates and every TLS key.
  */
 #include "core/config-private.h"
 
