@@ -44,6 +44,19 @@ portico_json_reader_free (PorticoJsonReader *reader)
 }
 
 JsonNode *
+portico_json_from_bytes (GBytes *bytes, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  gsize len = 0;
+  const char *data = g_bytes_get_data (bytes, &len);
+
+  if (!json_parser_load_from_data (parser, data ? data : "", (gssize) len, error))
+    return NULL;
+  JsonNode *root = json_parser_steal_root (parser);
+  return root ? root : json_node_new (JSON_NODE_NULL);
+}
+
+JsonNode *
 portico_json_reader_parse (PorticoJsonReader *reader, const char *data, gssize len)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();

@@ -84,6 +84,9 @@ void portico_json_reader_check_keys (PorticoJsonReader *reader, JsonObject *obje
 /* ---- typed reads ---- */
 
 /* Neither records anything: for the caller's own checks. */
+/* The document in @bytes (an HTTP body: not NUL-terminated, so not for
+ * json_from_string), or NULL with @error; an empty one reads as null. */
+JsonNode *portico_json_from_bytes (GBytes *bytes, GError **error);
 JsonNode *portico_json_member (JsonObject *object, const char *key); /* NULL if absent or null */
 const char *portico_json_string (JsonNode *node); /* NULL unless @node holds a string */
 

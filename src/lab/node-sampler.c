@@ -1,5 +1,6 @@
 /* node-sampler.c: a node's figures from its admin API (see node-sampler.h). */
 #include "lab/node-sampler.h"
+#include "core/json-reader.h"
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -158,7 +159,7 @@ on_answer (GObject *source, GAsyncResult *res, gpointer data)
   s->in_flight--;
   if (body == NULL)
     return; /* the node may be stopping: the next sample will tell */
-  g_autoptr (JsonNode) root = json_from_string (g_bytes_get_data (body, NULL), NULL);
+  g_autoptr (JsonNode) root = portico_json_from_bytes (body, NULL);
   if (root == NULL)
     return;
   if (timers && JSON_NODE_HOLDS_ARRAY (root))

