@@ -12,93 +12,31 @@
  * to a node, or to the link in front of it). Node ports are picked before
  * the first start and kept, so a node stopped and started again by events
  * is found where it was.
+ *
+ * The timed events and the narration are runner-events.c's; what the run
+ * gathers once the traffic ends, runner-collect.c's.
  */
-#include "lab/runner.h"
+#include "lab/runner-private.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
-#include <libsoup/soup.h>
 
-#include "core/address.h"
-#include "core/json-reader.h"
-#include "core/trace.h"
-#include "lab/lab-proc.h"
 #include "lab/link.h"
-#include "lab/node-sampler.h"
-#include "lab/traffic.h"
-#include "net/sock.h"
 
 #define START_TIMEOUT_MS 15000
 #define SAMPLE_MS 200
 
-typedef struct {
-  PorticoLabProc *proc;
-  char *address; /* "127.0.0.1:PORT" */
-  char *control;
-} RunMock;
-
-typedef struct {
-  const PorticoScenarioLink *link;
-  char *target_key; /* "service:NAME#I" or "node:NAME" */
-  PorticoLink *relay;
-} RunLink;
-
-typedef struct {
-  const PorticoScenarioNode *node;
-  char *listen;      /* "127.0.0.1:PORT", fixed for the run */
-  char *admin;
-  char *config_path;
-  char *trace_token; /* what its requests carry to be traced */
-  PorticoLabProc *proc;
-  PorticoNodeSampler *sampler;
-} RunNode;
-
-typedef struct {
-  const PorticoScenarioTraffic *spec;
-  PorticoTraffic *traffic;
-  guint start_timer;
-  gboolean done;
-} RunTraffic;
-
-typedef struct {
-  const PorticoScenario *sc;
-  const PorticoRunOptions *options;
-  PorticoVariantResults *out;
-  PorticoLoop *loop;
-  GMainLoop *main_loop;
-  SoupSession *session;
-  char *dir;
-  PorticoLabPki *pki;            /* NULL: no TLS in the scenario */
-  PorticoTlsClient *tls_client;  /* the traffic's, trusting the run's CA */
-  GHashTable *mocks;   /* "NAME#I" -> RunMock* */
-  GPtrArray *links;    /* RunLink* */
-  GPtrArray *nodes;    /* RunNode*, the scenario's order */
-  GPtrArray *traffic;  /* RunTraffic* */
-  GArray *timers;      /* guint source ids of events and narration */
-  GArray *idle_fds;    /* int */
-  gint64 start_us;
-  guint traffic_left;
-  gboolean time_up;
-  guint progress_timer;
-} Run;
-
-static double
-run_elapsed (Run *run)
+double
+portico_runner_elapsed (Run *run)
 {
   return (double) (g_get_monotonic_time () - run->start_us) / 1e6;
 }
 
-static void
-run_say (Run *run, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-run_say (Run *run, const char *fmt, ...)
+void
+portico_runner_say (Run *run, const char *fmt, ...)
 {
   if (run->options->quiet)
     return;
@@ -106,7 +44,7 @@ run_say (Run *run, const char *fmt, ...)
   va_start (args, fmt);
   g_autofree char *text = g_strdup_vprintf (fmt, args);
   va_end (args);
-  g_print ("%s[%5.1fs] %s\n", run->options->progress ? "\r\033[K" : "", run_elapsed (run), text);
+  g_print ("%s[%5.1fs] %s\n", run->options->progress ? "\r\033[K" : "", portico_runner_elapsed (run), text);
 }
 
 /* ---- addresses ---- */
@@ -130,8 +68,8 @@ free_port_address (void)
   return g_strdup_printf ("127.0.0.1:%u", ntohs (sin.sin_port));
 }
 
-static RunNode *
-find_node (Run *run, const char *name)
+RunNode *
+portico_runner_find_node (Run *run, const char *name)
 {
   for (guint i = 0; i < run->nodes->len; i++)
     {
@@ -190,7 +128,7 @@ resolve (const char *from_node, PorticoPartyKind kind, const char *name, guint i
     }
   else
     {
-      RunNode *n = find_node (run, name);
+      RunNode *n = portico_runner_find_node (run, name);
       if (n == NULL || n->proc == NULL)
         {
           g_set_error (error, PORTICO_SCENARIO_ERROR, PORTICO_SCENARIO_ERROR_RESOLVE, "node %s is not started",
@@ -252,8 +190,8 @@ start_mocks (Run *run, GError **error)
 
 /* The rendered config, with this run's fixed listen and admin addresses
  * (a TLS listener for a tls node), and the run's TLS applied. */
-static char *
-node_config_text (Run *run, RunNode *n, JsonNode *config, GError **error)
+char *
+portico_runner_node_config_text (Run *run, RunNode *n, JsonNode *config, GError **error)
 {
   g_autoptr (JsonNode) with_tls =
     run->pki ? portico_scenario_config_tls (run->sc, n->node, config ? config : n->node->config, run->pki) : NULL;
@@ -289,8 +227,8 @@ node_config_text (Run *run, RunNode *n, JsonNode *config, GError **error)
   return json_to_string (root, TRUE);
 }
 
-static gboolean
-node_spawn (Run *run, RunNode *n, GError **error)
+gboolean
+portico_runner_node_spawn (Run *run, RunNode *n, GError **error)
 {
   const char *argv[] = { NULL, "serve", "-c", n->config_path, NULL };
   g_autofree char *name = g_strdup_printf ("node %s", n->node->name);
@@ -305,7 +243,7 @@ node_spawn (Run *run, RunNode *n, GError **error)
   if (n->sampler == NULL)
     n->sampler = portico_node_sampler_new (n->admin, SAMPLE_MS);
   /* Where to poke it while the scenario runs (curl, portico top). */
-  run_say (run, "node %s: proxy %s, admin %s", n->node->name, n->listen, n->admin);
+  portico_runner_say (run, "node %s: proxy %s, admin %s", n->node->name, n->listen, n->admin);
   return TRUE;
 }
 
@@ -322,10 +260,10 @@ start_nodes (Run *run, GError **error)
           if (n->proc != NULL)
             continue;
           g_autoptr (GError) later = NULL;
-          g_autofree char *text = node_config_text (run, n, NULL, &later);
+          g_autofree char *text = portico_runner_node_config_text (run, n, NULL, &later);
           if (text == NULL)
             continue; /* it names a node not started yet: next round */
-          if (!g_file_set_contents (n->config_path, text, -1, error) || !node_spawn (run, n, error))
+          if (!g_file_set_contents (n->config_path, text, -1, error) || !portico_runner_node_spawn (run, n, error))
             return FALSE;
           started++;
         }
@@ -335,7 +273,7 @@ start_nodes (Run *run, GError **error)
           for (guint i = 0; i < total && n == NULL; i++)
             if (((RunNode *) g_ptr_array_index (run->nodes, i))->proc == NULL)
               n = g_ptr_array_index (run->nodes, i);
-          return node_config_text (run, n, NULL, error) != NULL; /* sets why */
+          return portico_runner_node_config_text (run, n, NULL, error) != NULL; /* sets why */
         }
     }
   return TRUE;
@@ -369,11 +307,10 @@ traffic_start (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Where a traffic entry's requests go: its node, or the link in front. */
-static const char *
-traffic_address (Run *run, const PorticoScenarioTraffic *spec, GError **error)
+const char *
+portico_runner_traffic_address (Run *run, const PorticoScenarioTraffic *spec, GError **error)
 {
-  RunNode *n = find_node (run, spec->to);
+  RunNode *n = portico_runner_find_node (run, spec->to);
   const PorticoScenarioLink *link =
     spec->consumer ? portico_scenario_link_between (run->sc, PORTICO_PARTY_CONSUMER, spec->consumer,
                                                     PORTICO_PARTY_NODE, spec->to)
@@ -390,7 +327,7 @@ prepare_traffic (Run *run, GError **error)
   for (guint i = 0; i < run->sc->traffic->len; i++)
     {
       const PorticoScenarioTraffic *st = g_ptr_array_index (run->sc->traffic, i);
-      const char *address = traffic_address (run, st, error);
+      const char *address = portico_runner_traffic_address (run, st, error);
       if (address == NULL)
         return FALSE;
       PorticoTrafficSpec spec = {
@@ -405,7 +342,7 @@ prepare_traffic (Run *run, GError **error)
         .keepalive = st->keepalive,
         .timeout_ms = st->timeout_ms,
         .count_headers = run->sc->count_headers,
-        .tls = find_node (run, st->to)->node->tls ? run->tls_client : NULL,
+        .tls = portico_runner_find_node (run, st->to)->node->tls ? run->tls_client : NULL,
         .tls_no_resume = !st->tls_resume,
       };
       g_autoptr (GPtrArray) headers = g_ptr_array_new_with_free_func (g_free);
@@ -434,171 +371,14 @@ prepare_traffic (Run *run, GError **error)
   return TRUE;
 }
 
-/* ---- events and narration ---- */
-
-static void
-post_mock_state (Run *run, const char *service, int instance, const char *json, GString *detail)
-{
-  GHashTableIter it;
-  gpointer key, value;
-  g_hash_table_iter_init (&it, run->mocks);
-  while (g_hash_table_iter_next (&it, &key, &value))
-    {
-      g_autofree char *prefix = g_strdup_printf ("%s#", service);
-      if (!g_str_has_prefix (key, prefix))
-        continue;
-      if (instance >= 0 && (int) g_ascii_strtoll ((char *) key + strlen (prefix), NULL, 10) != instance)
-        continue;
-      RunMock *m = value;
-      g_autofree char *uri = g_strdup_printf ("http://%s/state", m->control);
-      g_autoptr (SoupMessage) msg = soup_message_new ("POST", uri);
-      g_autoptr (GBytes) body = g_bytes_new (json, strlen (json));
-      soup_message_set_request_body_from_bytes (msg, "application/json", body);
-      GBytes *answer = soup_session_send_and_read (run->session, msg, NULL, NULL); /* its status says it */
-      if (answer != NULL)
-        g_bytes_unref (answer);
-      g_string_append_printf (detail, "%s%s: %u", detail->len ? ", " : "", (char *) key,
-                              soup_message_get_status (msg));
-    }
-}
-
-/* Opens the event's idle connections; FALSE when not all of them could be. */
-static gboolean
-open_idle (Run *run, const PorticoScenarioEvent *e, GString *detail)
-{
-  RunNode *n = find_node (run, e->node);
-  PorticoScenarioTraffic fake = { .to = (char *) e->node, .consumer = e->consumer };
-  g_autoptr (GError) error = NULL;
-  const char *address = n ? traffic_address (run, &fake, &error) : NULL;
-  PorticoAddress to = { 0 };
-  guint opened = 0;
-  if (address != NULL && portico_address_parse (address, 0, &to, &error))
-    for (guint i = 0; i < e->count; i++)
-      {
-        /* Connected, never written to: what an idle keep-alive client looks like. */
-        int fd = portico_sock_connect ((const struct sockaddr *) &to.addr, to.addr_len);
-        if (fd < 0)
-          {
-            if (error == NULL)
-              g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno), "%s", g_strerror (errno));
-            break;
-          }
-        g_array_append_val (run->idle_fds, fd);
-        opened++;
-      }
-  portico_address_clear (&to);
-  g_string_append_printf (detail, "%u opened%s%s", opened, error ? ": " : "", error ? error->message : "");
-  return opened == e->count;
-}
-
-typedef struct {
-  Run *run;
-  const PorticoScenarioEvent *event;
-} EventCall;
-
-static gboolean
-apply_event (gpointer data)
-{
-  EventCall *call = data;
-  Run *run = call->run;
-  const PorticoScenarioEvent *e = call->event;
-  g_autofree char *what = portico_scenario_event_describe (e);
-  g_autoptr (GString) detail = g_string_new (NULL);
-  gboolean ok = TRUE;
-  RunNode *n = e->node ? find_node (run, e->node) : NULL;
-  switch (e->kind)
-    {
-    case PORTICO_SCENARIO_EVENT_KILL_WORKER:
-      {
-        GPid pid = n && n->sampler ? portico_node_sampler_worker_pid (n->sampler, e->worker) : 0;
-        ok = pid > 0 && kill (pid, e->signal) == 0;
-        g_string_append_printf (detail, ok ? "pid %d" : "no worker %u seen yet", ok ? (int) pid : (int) e->worker);
-        break;
-      }
-    case PORTICO_SCENARIO_EVENT_STOP_NODE:
-      ok = n && n->proc;
-      if (ok)
-        {
-          portico_lab_proc_stop (n->proc, e->graceful ? SIGQUIT : SIGTERM, 10000);
-          portico_lab_proc_free (n->proc);
-          n->proc = NULL;
-        }
-      break;
-    case PORTICO_SCENARIO_EVENT_START_NODE:
-      {
-        g_autoptr (GError) error = NULL;
-        ok = n && n->proc == NULL && node_spawn (run, n, &error);
-        if (error)
-          g_string_append (detail, error->message);
-        break;
-      }
-    case PORTICO_SCENARIO_EVENT_SERVICE_DOWN:
-      post_mock_state (run, e->service, e->instance, "{\"down\":true}", detail);
-      break;
-    case PORTICO_SCENARIO_EVENT_SERVICE_UP:
-      post_mock_state (run, e->service, e->instance, "{\"down\":false}", detail);
-      break;
-    case PORTICO_SCENARIO_EVENT_SERVICE_SLOW:
-      {
-        g_autofree char *json = g_strdup_printf ("{\"latency_ms\":%u}", e->latency_ms);
-        post_mock_state (run, e->service, e->instance, json, detail);
-        break;
-      }
-    case PORTICO_SCENARIO_EVENT_LINK:
-      {
-        PorticoLinkProps props;
-        portico_scenario_link_props_to_link (&e->props, &props);
-        guint changed = 0;
-        for (guint i = 0; i < run->links->len; i++)
-          {
-            RunLink *l = g_ptr_array_index (run->links, i);
-            if (g_str_equal (l->link->name, e->link))
-              portico_link_set_props (l->relay, &props), changed++;
-          }
-        ok = changed > 0;
-        g_string_append_printf (detail, "%u relay(s)", changed);
-        break;
-      }
-    case PORTICO_SCENARIO_EVENT_RELOAD:
-      {
-        g_autoptr (GError) error = NULL;
-        g_autofree char *text = n ? node_config_text (run, n, e->config, &error) : NULL;
-        ok = text && n->proc && g_file_set_contents (n->config_path, text, -1, &error);
-        if (ok)
-          portico_lab_proc_signal (n->proc, SIGHUP);
-        if (error)
-          g_string_append (detail, error->message);
-        break;
-      }
-    case PORTICO_SCENARIO_EVENT_IDLE_CONNECTIONS:
-      ok = open_idle (run, e, detail);
-      break;
-    default:
-      ok = FALSE;
-      break;
-    }
-  run_say (run, "event: %s%s%s%s", what, detail->len ? " (" : "", detail->str, detail->len ? ")" : "");
-  portico_variant_results_add_event (run->out, run_elapsed (run), what, ok, detail->len ? detail->str : NULL);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-say_narration (gpointer data)
-{
-  EventCall *call = data;
-  const PorticoScenarioNarration *line = (const PorticoScenarioNarration *) call->event;
-  if (!call->run->options->quiet)
-    g_print ("%s[%5.1fs] >> %s\n", call->run->options->progress ? "\r\033[K" : "", run_elapsed (call->run),
-             line->say);
-  portico_variant_results_add_narration (call->run->out, run_elapsed (call->run), line->say);
-  return G_SOURCE_REMOVE;
-}
+/* ---- the run's clock ---- */
 
 static gboolean
 give_up (gpointer data)
 {
   Run *run = data;
-  run_say (run, "traffic still in flight %.0f s after the end: stopping anyway", run_elapsed (run) - run->sc->duration_s);
+  portico_runner_say (run, "traffic still in flight %.0f s after the end: stopping anyway",
+                      portico_runner_elapsed (run) - run->sc->duration_s);
   g_main_loop_quit (run->main_loop);
   return G_SOURCE_REMOVE;
 }
@@ -644,414 +424,8 @@ progress (gpointer data)
       done += d, errors += e, last += l;
     }
   g_print ("\r\033[K  %5.1fs  %" G_GUINT64_FORMAT " req/s  %" G_GUINT64_FORMAT " done  %" G_GUINT64_FORMAT " errors",
-           run_elapsed (run), last, done, errors);
+           portico_runner_elapsed (run), last, done, errors);
   return G_SOURCE_CONTINUE;
-}
-
-static void
-schedule (Run *run, double at_s, GSourceFunc func, gconstpointer item)
-{
-  EventCall *call = g_new (EventCall, 1);
-  *call = (EventCall) { run, item };
-  guint id = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint) (at_s * 1000), func, call, g_free);
-  g_array_append_val (run->timers, id);
-}
-
-/* ---- figures ---- */
-
-static PorticoResultSecond
-result_second (const PorticoTrafficSecond *s)
-{
-  PorticoResultSecond out = { .started = s->started, .completed = s->completed,
-                              .errors = portico_traffic_errors_total (s->errors),
-                              .p50_ms = portico_traffic_second_percentile_ms (s, 50),
-                              .p99_ms = portico_traffic_second_percentile_ms (s, 99) };
-  memcpy (out.status, s->status, sizeof out.status);
-  return out;
-}
-
-/* Adds @s into @sum: counts and latency histograms add up. */
-static void
-add_second (PorticoTrafficSecond *sum, const PorticoTrafficSecond *s)
-{
-  sum->started += s->started;
-  sum->not_started += s->not_started;
-  sum->completed += s->completed;
-  for (guint i = 0; i < G_N_ELEMENTS (s->status); i++)
-    sum->status[i] += s->status[i];
-  for (guint i = 0; i < PORTICO_TRAFFIC_N_ERRORS; i++)
-    sum->errors[i] += s->errors[i];
-  for (guint i = 0; i < PORTICO_TRAFFIC_LATENCY_BUCKETS; i++)
-    sum->latency_hist[i] += s->latency_hist[i];
-}
-
-static void
-copy_traffic_figures (PorticoTrafficFigures *f, const PorticoTrafficResult *r)
-{
-  f->requests = r->started;
-  f->completed = r->completed;
-  GHashTableIter it;
-  gpointer key, value;
-  g_hash_table_iter_init (&it, r->status);
-  while (g_hash_table_iter_next (&it, &key, &value))
-    portico_traffic_figures_add_status (f, GPOINTER_TO_UINT (key), *(guint64 *) value);
-  for (int e = 0; e < PORTICO_TRAFFIC_N_ERRORS; e++)
-    f->errors[e] = r->errors[e];
-  f->connections_opened = r->connections_opened;
-  memcpy (f->tls_handshakes, r->tls_handshakes, sizeof f->tls_handshakes);
-  f->duration_s = r->duration_s;
-  f->rps = r->duration_s > 0 ? (double) r->completed / r->duration_s : NAN;
-  gboolean any = r->completed > 0;
-  f->p50_ms = any ? r->p50_ms : NAN;
-  f->p90_ms = any ? r->p90_ms : NAN;
-  f->p99_ms = any ? r->p99_ms : NAN;
-  f->p999_ms = any ? r->p999_ms : NAN;
-  f->max_ms = any ? r->max_ms : NAN;
-  if (r->headers_seen != NULL)
-    {
-      g_hash_table_iter_init (&it, r->headers_seen);
-      while (g_hash_table_iter_next (&it, &key, &value))
-        portico_traffic_figures_add_header (f, key, *(guint64 *) value);
-    }
-  for (guint i = 0; i < r->seconds->len; i++)
-    {
-      PorticoResultSecond out = result_second (&g_array_index (r->seconds, PorticoTrafficSecond, i));
-      g_array_append_val (f->seconds, out);
-    }
-}
-
-/* The overall figures: counts add up; a percentile of all the entries
- * together cannot be made from theirs, so the worst entry's is taken (it
- * is exact with one entry). */
-static void
-add_overall (PorticoTrafficFigures *all, const PorticoTrafficFigures *f)
-{
-  all->requests += f->requests;
-  all->completed += f->completed;
-  for (guint i = 0; i < f->status->len; i++)
-    {
-      const PorticoStatusCount *c = &g_array_index (f->status, PorticoStatusCount, i);
-      portico_traffic_figures_add_status (all, c->code, c->count);
-    }
-  for (int e = 0; e < PORTICO_TRAFFIC_N_ERRORS; e++)
-    all->errors[e] += f->errors[e];
-  all->connections_opened += f->connections_opened;
-  for (int k = 0; k < PORTICO_TRAFFIC_TLS_KINDS; k++)
-    all->tls_handshakes[k] += f->tls_handshakes[k];
-  all->duration_s = MAX (all->duration_s, f->duration_s);
-  all->rps = all->duration_s > 0 ? (double) all->completed / all->duration_s : NAN;
-#define WORST(field) all->field = isnan (all->field) || f->field > all->field ? f->field : all->field
-  WORST (p50_ms);
-  WORST (p90_ms);
-  WORST (p99_ms);
-  WORST (p999_ms);
-  WORST (max_ms);
-#undef WORST
-  GHashTableIter it;
-  gpointer key, value;
-  g_hash_table_iter_init (&it, f->headers_seen);
-  while (g_hash_table_iter_next (&it, &key, &value))
-    portico_traffic_figures_add_header (all, key, *(guint64 *) value);
-}
-
-/* What each mock instance received, from its control API ("requests":
- * not counting the /__mock/ paths, so health probes aimed there do not
- * count). Read before the runner's own probes. */
-static void
-collect_service_requests (Run *run)
-{
-  GHashTableIter it;
-  gpointer key, value;
-  g_hash_table_iter_init (&it, run->mocks);
-  while (g_hash_table_iter_next (&it, &key, &value))
-    {
-      RunMock *m = value;
-      const char *hash = strrchr (key, '#');
-      if (hash == NULL || m->control == NULL)
-        continue;
-      g_autofree char *service = g_strndup (key, (gsize) (hash - (const char *) key));
-      g_autofree char *uri = g_strdup_printf ("http://%s/state", m->control);
-      g_autoptr (SoupMessage) msg = soup_message_new ("GET", uri);
-      g_autoptr (GBytes) body = soup_session_send_and_read (run->session, msg, NULL, NULL);
-      g_autoptr (JsonNode) state = body && soup_message_get_status (msg) == SOUP_STATUS_OK
-                                     ? portico_json_from_bytes (body, NULL)
-                                     : NULL;
-      if (state == NULL || !JSON_NODE_HOLDS_OBJECT (state) ||
-          !json_object_has_member (json_node_get_object (state), "requests"))
-        continue;
-      portico_variant_results_set_service_requests (
-        run->out, service, (guint) g_ascii_strtoull (hash + 1, NULL, 10),
-        json_object_get_int_member (json_node_get_object (state), "requests"));
-    }
-}
-
-static void
-collect (Run *run)
-{
-  PorticoVariantResults *v = run->out;
-  v->overall->p50_ms = v->overall->p90_ms = v->overall->p99_ms = v->overall->p999_ms = v->overall->max_ms = NAN;
-  /* Every entry's seconds on the run's clock (an entry counts from its
-   * own start, to the whole second), added up, histograms too. */
-  g_autoptr (GArray) all = g_array_new (FALSE, TRUE, sizeof (PorticoTrafficSecond));
-  for (guint i = 0; i < run->traffic->len; i++)
-    {
-      RunTraffic *rt = g_ptr_array_index (run->traffic, i);
-      const PorticoTrafficResult *r = portico_traffic_result (rt->traffic);
-      PorticoTrafficFigures *f = portico_variant_results_add_traffic (v, rt->spec->name);
-      copy_traffic_figures (f, r);
-      add_overall (v->overall, f);
-      guint offset = (guint) rt->spec->start_s;
-      if (all->len < offset + r->seconds->len)
-        g_array_set_size (all, offset + r->seconds->len);
-      for (guint s = 0; s < r->seconds->len; s++)
-        add_second (&g_array_index (all, PorticoTrafficSecond, offset + s),
-                    &g_array_index (r->seconds, PorticoTrafficSecond, s));
-    }
-  for (guint s = 0; s < all->len; s++)
-    {
-      PorticoResultSecond out = result_second (&g_array_index (all, PorticoTrafficSecond, s));
-      g_array_append_val (v->overall->seconds, out);
-    }
-  for (guint i = 0; i < run->nodes->len; i++)
-    {
-      RunNode *n = g_ptr_array_index (run->nodes, i);
-      PorticoNodeFigures *f = portico_variant_results_add_node (v, n->node->name);
-      if (n->sampler == NULL)
-        continue;
-      portico_node_sampler_flush (n->sampler, 2000);
-      const PorticoNodeSample *s = portico_node_sampler_figures (n->sampler);
-      if (s->samples == 0)
-        continue;
-      f->workers_respawned = (gint64) s->respawns;
-      f->reloads = (gint64) s->reloads;
-      f->reload_failures = (gint64) s->reload_failures;
-      f->timers_pending_max = s->timers_pending_max;
-      f->loop_lag_max_ms = s->loop_lag_max_ms;
-      f->upstream_connects = (gint64) s->upstream_connects;
-      f->upstream_reuses = (gint64) s->upstream_reuses;
-      f->upstream_failures = (gint64) s->upstream_failures;
-      f->requests = (gint64) s->requests;
-      for (guint side = 0; side < PORTICO_NODE_TLS_SIDES; side++)
-        for (guint kind = 0; kind < PORTICO_TRAFFIC_TLS_KINDS; kind++)
-          f->tls_handshakes[side][kind] = (gint64) s->tls_handshakes[side][kind];
-      GHashTableIter it;
-      gpointer key, value;
-      g_hash_table_iter_init (&it, s->timers_by_owner_max);
-      while (g_hash_table_iter_next (&it, &key, &value))
-        portico_node_figures_set_owner_max (f, key, GPOINTER_TO_UINT (value));
-    }
-}
-
-/* ---- after the traffic: one traced request, and what the services received ----
- *
- * Sent once the gateway's figures are collected, so that they never count
- * in them, through the same links as the traffic. The relays run on this
- * process's loop: the requests are asynchronous and the loop turns while
- * they wait (bounded by the session's timeout). */
-
-typedef struct {
-  GMainLoop *loop;
-  GBytes *body;
-  GError *error;
-} Waiter;
-
-static void
-on_sent (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Waiter *w = data;
-  w->body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &w->error);
-  g_main_loop_quit (w->loop);
-}
-
-static GBytes *
-send_and_wait (Run *run, SoupMessage *msg, GError **error)
-{
-  Waiter w = { .loop = g_main_loop_new (NULL, FALSE) };
-  soup_session_send_and_read_async (run->session, msg, G_PRIORITY_DEFAULT, NULL, on_sent, &w);
-  g_main_loop_run (w.loop);
-  g_main_loop_unref (w.loop);
-  if (w.error != NULL)
-    g_propagate_error (error, w.error);
-  return w.body;
-}
-
-/* One request shaped like @st's, sent where @st's requests go. */
-static SoupMessage *
-probe_message (Run *run, const PorticoScenarioTraffic *st, GError **error)
-{
-  const char *address = traffic_address (run, st, error);
-  if (address == NULL)
-    return NULL;
-  g_autofree char *uri =
-    g_strdup_printf ("%s://%s%s", find_node (run, st->to)->node->tls ? "https" : "http", address, st->path);
-  SoupMessage *msg = soup_message_new (st->method, uri);
-  if (msg == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "cannot send %s %s", st->method, uri);
-      return NULL;
-    }
-  SoupMessageHeaders *headers = soup_message_get_request_headers (msg);
-  for (guint i = 0; i < st->headers->len; i++)
-    {
-      const PorticoScenarioHeader *h = g_ptr_array_index (st->headers, i);
-      soup_message_headers_append (headers, h->name, h->value);
-    }
-  if (st->body != NULL)
-    soup_message_set_request_body_from_bytes (msg, NULL, st->body);
-  return msg;
-}
-
-static const char *
-span_category (const char *kind)
-{
-  return g_strcmp0 (kind, "phase") == 0 || g_strcmp0 (kind, "module") == 0 ? kind : "upstream";
-}
-
-/* GET /traces/ID from @n's admin API; the worker files the trace after
- * the log phase, which may end a moment after the client has its answer. */
-static JsonNode *
-fetch_trace (Run *run, RunNode *n, const char *id, GError **error)
-{
-  g_autofree char *uri = g_strdup_printf ("http://%s/traces/%s", n->admin, id);
-  for (guint attempt = 0;; attempt++)
-    {
-      g_autoptr (SoupMessage) msg = soup_message_new ("GET", uri);
-      g_autoptr (GBytes) body = send_and_wait (run, msg, error);
-      if (body == NULL)
-        return NULL;
-      guint status = soup_message_get_status (msg);
-      if (status == SOUP_STATUS_OK)
-        return portico_json_from_bytes (body, error);
-      if (status != SOUP_STATUS_NOT_FOUND || attempt >= 50)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "GET /traces/%s answered %u", id, status);
-          return NULL;
-        }
-      g_usleep (20000);
-    }
-}
-
-static void
-take_trace (Run *run, RunNode *n, JsonObject *trace, gint64 sent_us)
-{
-  PorticoVariantResults *v = run->out;
-  JsonArray *phases = json_object_get_array_member (trace, "phases");
-  JsonArray *spans = json_object_get_array_member (trace, "spans");
-  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
-  for (guint i = 0; phases != NULL && i < json_array_get_length (phases); i++)
-    g_strv_builder_add (names, json_array_get_string_element (phases, i));
-  g_strfreev (v->phases);
-  v->phases = g_strv_builder_end (names);
-  for (guint i = 0; spans != NULL && i < json_array_get_length (spans); i++)
-    {
-      JsonObject *s = json_array_get_object_element (spans, i);
-      const char *kind = json_object_get_string_member_with_default (s, "kind", "");
-      gboolean module = g_str_equal (kind, "module");
-      const char *name = json_object_get_string_member_with_default (s, "name", "");
-      g_autofree char *label = g_str_equal (kind, "upstream") ? g_strdup_printf ("upstream %s", name)
-                                                               : g_strdup (name);
-      gint64 start = json_object_get_int_member_with_default (s, "start_us", sent_us);
-      gint64 duration = json_object_get_int_member_with_default (s, "duration_us", 0);
-      portico_variant_results_add_span (
-        v, label, span_category (kind), n->node->name,
-        module ? json_object_get_string_member_with_default (s, "phase", NULL) : NULL,
-        g_str_equal (kind, "phase") ? NULL : json_object_get_string_member_with_default (s, "result", NULL),
-        (double) (start - sent_us) / 1000.0, (double) duration / 1000.0);
-    }
-}
-
-/* One request shaped like the first traffic entry's, traced by its node:
- * the phase order and the spans of the report, `--trace` and `--html`. */
-static void
-trace_one_request (Run *run)
-{
-  PorticoVariantResults *v = run->out;
-  if (run->sc->traffic->len == 0)
-    return;
-  const PorticoScenarioTraffic *st = g_ptr_array_index (run->sc->traffic, 0);
-  RunNode *n = find_node (run, st->to);
-  if (n == NULL || n->proc == NULL)
-    {
-      run_say (run, "no traced request: node %s is stopped", st->to);
-      return;
-    }
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SoupMessage) msg = probe_message (run, st, &error);
-  if (msg == NULL)
-    {
-      run_say (run, "no traced request: %s", error->message);
-      return;
-    }
-  soup_message_headers_replace (soup_message_get_request_headers (msg), PORTICO_TRACE_HEADER, n->trace_token);
-  gint64 sent_us = g_get_monotonic_time ();
-  v->trace_at_s = run_elapsed (run);
-  g_autoptr (GBytes) body = send_and_wait (run, msg, &error);
-  gint64 done_us = g_get_monotonic_time ();
-  if (body == NULL)
-    {
-      run_say (run, "the traced request got no answer: %s", error->message);
-      return;
-    }
-  v->trace_status = soup_message_get_status (msg);
-  portico_variant_results_add_span (v, "request", "client", NULL, NULL, NULL, 0,
-                                    (double) (done_us - sent_us) / 1000.0);
-  const char *id = soup_message_headers_get_one (soup_message_get_response_headers (msg), PORTICO_TRACE_ID_HEADER);
-  if (id == NULL)
-    {
-      run_say (run, "the traced request's answer (%u) has no %s", v->trace_status, PORTICO_TRACE_ID_HEADER);
-      return;
-    }
-  v->trace_id = g_strdup (id);
-  g_autoptr (JsonNode) trace = fetch_trace (run, n, id, &error);
-  if (trace == NULL || !JSON_NODE_HOLDS_OBJECT (trace))
-    {
-      run_say (run, "trace %s: %s", id, error ? error->message : "not an object");
-      return;
-    }
-  take_trace (run, n, json_node_get_object (trace), sent_us);
-}
-
-/* The traffic entries an upstream_received expectation reads (the first
- * entry when it names none). */
-static gboolean
-echo_wanted (Run *run, const PorticoScenarioTraffic *st, guint index)
-{
-  for (guint i = 0; i < run->sc->expect->len; i++)
-    {
-      const PorticoExpect *e = g_ptr_array_index (run->sc->expect, i);
-      if (g_strcmp0 (e->kind, "upstream_received") == 0 &&
-          (e->traffic != NULL ? g_str_equal (e->traffic, st->name) : index == 0))
-        return TRUE;
-    }
-  return FALSE;
-}
-
-/* What the service received for one request of each entry that an
- * expectation asks about: the mock's echo of it (docs/mock.md). */
-static void
-probe_echoes (Run *run)
-{
-  for (guint i = 0; i < run->sc->traffic->len; i++)
-    {
-      const PorticoScenarioTraffic *st = g_ptr_array_index (run->sc->traffic, i);
-      if (!echo_wanted (run, st, i))
-        continue;
-      g_autoptr (GError) error = NULL;
-      g_autoptr (SoupMessage) msg = probe_message (run, st, &error);
-      g_autoptr (GBytes) body = msg ? (soup_message_headers_replace (soup_message_get_request_headers (msg),
-                                                                     "X-Mock-Echo", "1"),
-                                       send_and_wait (run, msg, &error))
-                                    : NULL;
-      g_autoptr (JsonNode) echo = body ? portico_json_from_bytes (body, &error) : NULL;
-      if (echo == NULL || !JSON_NODE_HOLDS_OBJECT (echo) ||
-          !json_object_has_member (json_node_get_object (echo), "headers"))
-        {
-          run_say (run, "%s: no echo from the service (%s)", st->name,
-                   error ? error->message : msg ? soup_message_get_reason_phrase (msg) : "?");
-          continue;
-        }
-      portico_variant_results_set_received (run->out, st->name, g_steal_pointer (&echo));
-    }
 }
 
 /* ---- one variant ---- */
@@ -1203,12 +577,12 @@ run_variant (const PorticoScenario *sc, const PorticoRunOptions *options, Portic
       for (guint i = 0; i < sc->events->len; i++)
         {
           const PorticoScenarioEvent *e = g_ptr_array_index (sc->events, i);
-          schedule (&run, e->at_s, apply_event, e);
+          portico_runner_schedule (&run, e->at_s, portico_runner_apply_event, e);
         }
       for (guint i = 0; i < sc->narration->len; i++)
         {
           const PorticoScenarioNarration *line = g_ptr_array_index (sc->narration, i);
-          schedule (&run, line->at_s, say_narration, line);
+          portico_runner_schedule (&run, line->at_s, portico_runner_say_narration, line);
         }
       guint end = g_timeout_add ((guint) (sc->duration_s * 1000), time_up, &run);
       g_array_append_val (run.timers, end);
@@ -1217,16 +591,16 @@ run_variant (const PorticoScenario *sc, const PorticoRunOptions *options, Portic
       g_main_loop_run (run.main_loop);
       if (options->progress && !options->quiet)
         g_print ("\r\033[K");
-      out->duration_s = run_elapsed (&run);
-      collect (&run);
-      collect_service_requests (&run);
+      out->duration_s = portico_runner_elapsed (&run);
+      portico_runner_collect (&run);
+      portico_runner_collect_service_requests (&run);
       if (run.progress_timer)
         {
           g_source_remove (run.progress_timer);
           run.progress_timer = 0;
         }
-      trace_one_request (&run);
-      probe_echoes (&run);
+      portico_runner_trace_one_request (&run);
+      portico_runner_probe_echoes (&run);
     }
   run_clear (&run);
   return ok;
