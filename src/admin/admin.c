@@ -202,6 +202,36 @@ protocol_matches (PorticoAdmin *admin, SoupServerMessage *msg)
   return FALSE;
 }
 
+/* Whether @host ("name:port") names the loopback by address or as
+ * localhost. */
+static gboolean
+host_is_loopback_name (const char *host)
+{
+  g_autofree char *name = NULL;
+
+  if (host[0] == '[')
+    name = g_strndup (host + 1, strcspn (host + 1, "]"));
+  else
+    name = g_strndup (host, strcspn (host, ":"));
+  return g_ascii_strcasecmp (name, "localhost") == 0 || g_hostname_is_ip_address (name);
+}
+
+/* A request a browser sent (it says so with Origin or Sec-Fetch-Site)
+ * whose host is a name other than localhost: a page of a site that
+ * re-pointed its own name to 127.0.0.1 (DNS rebinding), which would
+ * otherwise be of the same origin as the node's answers. */
+static gboolean
+rebound_browser_request (SoupServerMessage *msg)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  const char *host = soup_message_headers_get_one (headers, "Host");
+
+  if (soup_message_headers_get_one (headers, "Origin") == NULL &&
+      soup_message_headers_get_one (headers, "Sec-Fetch-Site") == NULL)
+    return FALSE;
+  return host == NULL || !host_is_loopback_name (host);
+}
+
 /* Whether @msg may be answered; refuses it when not. @page: what is asked
  * needs no token (the dashboard's page, which holds no data); @websocket:
  * the token may come as a subprotocol. */
@@ -210,9 +240,13 @@ admit (PorticoAdmin *admin, SoupServerMessage *msg, gboolean page, gboolean webs
 {
   if (admin->token_digest == NULL)
     {
-      if (peer_is_loopback (soup_server_message_get_remote_address (msg)))
+      if (!peer_is_loopback (soup_server_message_get_remote_address (msg)))
+        reject (msg, SOUP_STATUS_FORBIDDEN, "the admin API answers loopback peers only unless node.admin_token is set");
+      else if (rebound_browser_request (msg))
+        reject (msg, SOUP_STATUS_FORBIDDEN,
+                "without node.admin_token, a browser must reach the admin API by address or as localhost");
+      else
         return TRUE;
-      reject (msg, SOUP_STATUS_FORBIDDEN, "the admin API answers loopback peers only unless node.admin_token is set");
       return FALSE;
     }
   if (page || bearer_matches (admin, msg) || (websocket && protocol_matches (admin, msg)))
@@ -259,20 +293,6 @@ on_early_request (SoupServer *server, SoupServerMessage *msg, const char *path, 
     }
   /* A chunked body has no length up front: count it as it comes. */
   g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), NULL);
-}
-
-/* Whether @host ("name:port") names the loopback by address or as
- * localhost. */
-static gboolean
-host_is_loopback_name (const char *host)
-{
-  g_autofree char *name = NULL;
-
-  if (host[0] == '[')
-    name = g_strndup (host + 1, strcspn (host + 1, "]"));
-  else
-    name = g_strndup (host, strcspn (host, ":"));
-  return g_ascii_strcasecmp (name, "localhost") == 0 || g_hostname_is_ip_address (name);
 }
 
 /* A browser names the origin of the page that opens a WebSocket: it must

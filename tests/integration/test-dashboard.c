@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -562,8 +563,8 @@ test_ws_origin (Fixture *f, gconstpointer data)
 {
   g_test_summary ("A page of another origin cannot open the WebSocket (403 before the upgrade), nor one "
                   "whose name was re-pointed to the loopback (DNS rebinding: without a token the host must "
-                  "be an address or localhost); the node's own origin and a client that names none (not a "
-                  "browser) can.");
+                  "be an address or localhost, and a browser's request to the rest of the admin API the same); "
+                  "the node's own origin and a client that names none (not a browser) can.");
   g_autofree char *own = g_strdup_printf ("http://%s", portico_test_gateway_admin (&f->g));
   const char *refused[] = { "http://evil.example", "null", "https://127.0.0.1:1", NULL };
 
@@ -592,6 +593,22 @@ test_ws_origin (Fixture *f, gconstpointer data)
   g_autoptr (PorticoTestResponse) rebinding = portico_test_request (portico_test_gateway_admin (&f->g), rebound);
   g_assert_nonnull (rebinding);
   g_assert_cmpint (rebinding->status, ==, 403);
+
+  /* The same for the rest of the admin API, for what a browser sends (it
+   * says so with Sec-Fetch-Site or Origin); other clients name any host. */
+  const char *const hosts[][2] = { { "rebound.example", "403" }, { "127.0.0.1", "200" }, { "localhost", "200" } };
+  for (guint i = 0; i < G_N_ELEMENTS (hosts); i++)
+    {
+      g_autofree char *get = g_strdup_printf ("GET /status HTTP/1.1\r\nHost: %s:%s\r\nSec-Fetch-Site: same-origin\r\n"
+                                              "Connection: close\r\n\r\n", hosts[i][0], port);
+      g_autoptr (PorticoTestResponse) resp = portico_test_request (portico_test_gateway_admin (&f->g), get);
+      g_assert_nonnull (resp);
+      g_assert_cmpint (resp->status, ==, atoi (hosts[i][1]));
+    }
+  g_autofree char *script = g_strdup_printf ("GET /status HTTP/1.1\r\nHost: rebound.example:%s\r\nConnection: close\r\n\r\n",
+                                             port);
+  g_autoptr (PorticoTestResponse) not_browser = portico_test_request (portico_test_gateway_admin (&f->g), script);
+  g_assert_cmpint (not_browser->status, ==, 200);
 
   g_autoptr (PorticoTestResponse) plain = admin_get (f, "/dashboard/ws", "");
   g_assert_cmpint (plain->status, ==, 400);
